@@ -1,0 +1,47 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import RedirectResponse
+
+from storyline import __version__
+from storyline.api import errors, project_groups, projects, system
+from storyline.api.deps import reject_unknown_params
+from storyline.bootstrap import Container
+
+# Every /v1 resource router. Order matters only where paths overlap.
+ROUTERS: tuple[APIRouter, ...] = (
+    system.router,
+    projects.router,
+    project_groups.router,
+)
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="Storyline API",
+        version=__version__,
+        summary="StoryBoard API v1 compatible tracker API.",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    errors.install(app)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_params)])
+    for router in ROUTERS:
+        v1.include_router(router)
+    app.include_router(v1)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/v1/docs")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        with container.db.read() as session:
+            session.connection().exec_driver_sql("SELECT 1")
+        return {"status": "ok"}
+
+    return app

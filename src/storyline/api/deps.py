@@ -1,0 +1,131 @@
+"""Dependencies shared by every route: the request context, paging, and the
+rejection of unknown query parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request, Response
+from fastapi.dependencies.utils import get_flat_dependant
+from fastapi.routing import APIRoute
+from pydantic import PlainSerializer
+
+from storyline.bootstrap import Container
+from storyline.config import Settings
+from storyline.db.engine import Database
+from storyline.errors import InvalidInput, NotAuthenticated
+from storyline.services import auth
+from storyline.services.access import Actor
+from storyline.services.paging import Page, PageRequest
+
+
+def _timestamp(value: dt.datetime) -> str:
+    # StoryBoard's format: seconds precision, explicit UTC offset.
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+Timestamp = Annotated[dt.datetime, PlainSerializer(_timestamp, return_type=str)]
+
+
+@dataclass(frozen=True)
+class Context:
+    db: Database
+    settings: Settings
+    actor: Actor
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise NotAuthenticated("Send the token as 'Authorization: Bearer <token>'.")
+    return value.strip()
+
+
+def get_context(request: Request) -> Context:
+    container: Container = request.app.state.container
+    secret = _bearer(request)
+    actor = Actor()
+    if secret is not None:
+        with container.db.read() as session:
+            actor, token = auth.authenticate(session, secret=secret)
+        if token is not None and auth.needs_touch(token):
+            with container.db.write() as session:
+                auth.touch(session, token_id=token.id)
+    return Context(db=container.db, settings=container.settings, actor=actor)
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+
+
+def _allowed_query_params(route: APIRoute) -> frozenset[str]:
+    cached: frozenset[str] | None = getattr(route, "_storyline_allowed", None)
+    if cached is None:
+        flat = get_flat_dependant(route.dependant)
+        cached = frozenset(param.alias for param in flat.query_params)
+        route._storyline_allowed = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def reject_unknown_params(request: Request) -> None:
+    """StoryBoard answers 400 "Unknown argument" to parameters it doesn't take;
+    silently ignoring a misspelt filter would return the wrong stories."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _allowed_query_params(route)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown argument: {', '.join(unknown)}",
+            details=[{"field": name, "message": "unknown argument"} for name in unknown],
+        )
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int | None
+    marker: int | None
+    offset: int | None
+    sort_field: str | None
+    sort_dir: str | None
+
+    def request(self, settings: Settings, **overrides: Any) -> PageRequest:
+        return PageRequest.build(
+            limit=self.limit,
+            marker=self.marker,
+            offset=self.offset,
+            sort_field=self.sort_field,
+            sort_dir=self.sort_dir,
+            default_limit=settings.page_size_default,
+            max_limit=settings.page_size_maximum,
+            **overrides,
+        )
+
+
+def page_params(
+    limit: Annotated[int | None, Query(description="Page size (capped by the server).")] = None,
+    marker: Annotated[int | None, Query(description="Continue after the item with this id.")] = None,
+    offset: Annotated[int | None, Query(description="Skip this many items.")] = None,
+    sort_field: Annotated[str | None, Query(description="Field to sort by.")] = None,
+    sort_dir: Annotated[str | None, Query(description="asc or desc.")] = None,
+) -> PageParams:
+    return PageParams(limit, marker, offset, sort_field, sort_dir)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def set_page_headers(response: Response, page: Page[Any]) -> None:
+    request = page.request
+    response.headers["X-Limit"] = str(request.limit)
+    if page.total is not None:
+        response.headers["X-Total"] = str(page.total)
+    if request.marker is not None:
+        response.headers["X-Marker"] = str(request.marker)
+    if request.offset is not None:
+        response.headers["X-Offset"] = str(request.offset)

@@ -1,0 +1,1 @@
+"""The `storyline` command."""

@@ -1,0 +1,138 @@
+"""`storyline`: run the server, manage the database, administer, load demo data."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from storyline.bootstrap import build
+from storyline.config import Settings
+from storyline.errors import StorylineError
+
+app = typer.Typer(
+    name="storyline",
+    help="Storyline: a tracker for work that spans many projects.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administer users and tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL scales out).")] = 1,
+    upgrade: Annotated[bool, typer.Option(help="Create or upgrade the schema first.")] = True,
+) -> None:
+    """Run the HTTP server (creates or upgrades the database on first run)."""
+    import uvicorn
+
+    from storyline.db import migrate
+
+    config = settings()
+    if upgrade:
+        container = build(config)
+        migrate.upgrade(container.db.engine)
+        container.db.dispose()
+    console.print(f"Storyline {_version()} on http://{host}:{port}/ (database: {_db_label(config)})")
+    uvicorn.run(
+        "storyline.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or upgrade the schema to REVISION (default: the newest)."""
+    from storyline.db import migrate
+
+    container = build(settings())
+    migrate.upgrade(container.db.engine, revision)
+    console.print(f"Database at revision {migrate.current(container.db.engine)}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    from storyline.db import migrate
+
+    container = build(settings())
+    current = migrate.current(container.db.engine)
+    head = migrate.head()
+    state = "up to date" if current == head else f"behind (newest is {head})"
+    console.print(f"{current or 'empty'}: {state}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree (alembic check)."""
+    from storyline.db import migrate
+
+    container = build(settings())
+    migrate.upgrade(container.db.engine)
+    migrate.check(container.db.engine)
+    console.print("Models and migrations agree.")
+
+
+@admin_app.command("create-user")
+def create_user(
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    email: Annotated[str, typer.Option("--email", help="Email address (unique).")],
+    superuser: Annotated[bool, typer.Option("--superuser", help="Make an administrator.")] = False,
+    token: Annotated[bool, typer.Option("--token", help="Also mint an API token.")] = False,
+) -> None:
+    """Create a user; with --token, print a new bearer token for it."""
+    from storyline.db import migrate
+    from storyline.services import users
+
+    container = build(settings())
+    migrate.upgrade(container.db.engine)
+    with container.db.write() as session:
+        user, secret = users.admin_create_user(
+            session, full_name=name, email=email, superuser=superuser, with_token=token
+        )
+        user_id = user.id
+    console.print(f"Created user {user_id} <{email}>{' (superuser)' if superuser else ''}.")
+    if secret:
+        # The secret alone on the last line, so scripts can capture it.
+        console.print("Token (shown once):")
+        print(secret)
+
+
+def _version() -> str:
+    from storyline import __version__
+
+    return __version__
+
+
+def _db_label(config: Settings) -> str:
+    url = config.database_url
+    if config.is_sqlite:
+        return url
+    return url.split("@")[-1]
+
+
+def main() -> None:
+    try:
+        app()
+    except StorylineError as error:
+        err_console.print(f"[red]error[/red] ({error.code}): {error.message}")
+        sys.exit(2)

@@ -1,0 +1,169 @@
+"""Engine creation and the unit of work.
+
+The edge (a request, a job, a CLI command) opens one unit of work, calls
+services with its session, and the unit of work commits or rolls back. Errors
+that mean "the database is not there" become `ServiceUnavailable` here, once,
+so that no caller mistakes an outage for bad input.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from storyline.config import Settings
+from storyline.errors import Conflict, ServiceUnavailable
+
+T = TypeVar("T")
+
+# How many times a write is retried after a deadlock or serialization failure.
+WRITE_ATTEMPTS = 3
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, echo=settings.echo_sql)
+    return create_engine(
+        url,
+        echo=settings.echo_sql,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        # Fail fast when the server is gone instead of hanging the request.
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Take transaction control away from the driver so that we can issue
+        # BEGIN IMMEDIATE for writes (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A write transaction takes the write lock up front. Otherwise two
+        # readers that both decide to write deadlock on the lock upgrade, and
+        # SQLite answers "database is locked" at once instead of waiting.
+        if connection.get_execution_options().get("storyline_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when the error means the database cannot be reached or is busy."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.InterfaceError | exc.TimeoutError):
+        return True
+    if isinstance(error, exc.OperationalError):
+        text = str(error.orig).lower()
+        if "locked" in text or "unable to open" in text or "disk i/o" in text:
+            return True
+        pgcode = getattr(error.orig, "sqlstate", None)
+        # Class 08: connection exceptions; 57P: operator intervention
+        # (server shutting down); 53: insufficient resources.
+        if pgcode is None or str(pgcode).startswith(("08", "57P", "53")):
+            return True
+    return False
+
+
+def _is_retryable(error: BaseException) -> bool:
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    # 40001 serialization failure, 40P01 deadlock detected.
+    return sqlstate in {"40001", "40P01"}
+
+
+class Database:
+    """The engine plus the two kinds of unit of work."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+        self._write = sessionmaker(
+            bind=engine.execution_options(storyline_write=True),
+            expire_on_commit=False,
+            autoflush=True,
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work: always rolled back."""
+        try:
+            with self._read() as session:
+                try:
+                    yield session
+                finally:
+                    session.rollback()
+        except exc.DBAPIError as error:
+            raise _translate(error) from error
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A unit of work that commits when the block ends without error."""
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except exc.DBAPIError as error:
+            raise _translate(error) from error
+
+    def run_write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in a write unit of work, retrying deadlocks."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self.write() as session:
+                    return work(session)
+            except Conflict as error:
+                cause = error.__cause__
+                if attempt == WRITE_ATTEMPTS or cause is None or not _is_retryable(cause):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _translate(error: exc.DBAPIError) -> Exception:
+    if is_unavailable(error):
+        return ServiceUnavailable(
+            "The database is not available right now; try again in a moment.",
+            details={"reason": type(error.orig).__name__},
+        )
+    if isinstance(error, exc.IntegrityError):
+        return Conflict(
+            "The change conflicts with existing data (a duplicate or a missing reference).",
+            details={"reason": type(error.orig).__name__},
+        )
+    if _is_retryable(error):
+        return Conflict(
+            "The change collided with a concurrent change; try again.",
+            details={"reason": type(error.orig).__name__},
+        )
+    return error

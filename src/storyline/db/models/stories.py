@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storyline.db.base import Base, IdMixin, TimestampMixin
+
+
+class Story(IdMixin, TimestampMixin, Base):
+    """A story, with its derived status kept up to date by the task services.
+
+    StoryBoard computed the status with a GROUP BY over every story's tasks on
+    every read. Here the per-status task counts live on the story row and are
+    rewritten, under a lock on that row, whenever one of its tasks changes, so
+    listing a page of stories costs the same at any database size.
+    """
+
+    __tablename__ = "stories"
+    __table_args__ = (
+        Index("ix_stories_status_id", "status", "id"),
+        Index("ix_stories_creator_id", "creator_id"),
+        Index("ix_stories_updated_at", "updated_at"),
+        Index("ix_stories_private", "private"),
+    )
+
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    is_bug: Mapped[bool] = mapped_column(Boolean, default=True)
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    story_type_id: Mapped[int] = mapped_column(Integer, default=1)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    security: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Derived from the tasks; see storyline.domain.statuses.
+    status: Mapped[str] = mapped_column(String(16), default="invalid")
+    todo_count: Mapped[int] = mapped_column(Integer, default=0)
+    inprogress_count: Mapped[int] = mapped_column(Integer, default=0)
+    review_count: Mapped[int] = mapped_column(Integer, default=0)
+    merged_count: Mapped[int] = mapped_column(Integer, default=0)
+    invalid_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Task(IdMixin, TimestampMixin, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_story_id", "story_id"),
+        Index("ix_tasks_project_id_story_id", "project_id", "story_id"),
+        Index("ix_tasks_assignee_id_story_id", "assignee_id", "story_id"),
+        Index("ix_tasks_branch_id", "branch_id"),
+        Index("ix_tasks_milestone_id", "milestone_id"),
+        Index("ix_tasks_status", "status"),
+    )
+
+    title: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="todo")
+    priority: Mapped[str | None] = mapped_column(String(16), default="medium")
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="SET NULL"))
+    milestone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("milestones.id", ondelete="SET NULL")
+    )
+    link: Mapped[str | None] = mapped_column(Text)
+
+
+class Tag(IdMixin, TimestampMixin, Base):
+    __tablename__ = "tags"
+
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class StoryTag(Base):
+    __tablename__ = "story_tags"
+    __table_args__ = (Index("ix_story_tags_tag_id_story_id", "tag_id", "story_id"),)
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+
+
+class StoryAclUser(Base):
+    """A user who may see a private story."""
+
+    __tablename__ = "story_acl_users"
+    __table_args__ = (Index("ix_story_acl_users_user_id_story_id", "user_id", "story_id"),)
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class StoryAclTeam(Base):
+    """A team whose members may see a private story."""
+
+    __tablename__ = "story_acl_teams"
+    __table_args__ = (Index("ix_story_acl_teams_team_id_story_id", "team_id", "story_id"),)
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )

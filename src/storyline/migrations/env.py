@@ -1,0 +1,45 @@
+"""Alembic environment. Runs with a connection handed over by storyline.db.migrate,
+or builds its own engine from the configured URL (for the `alembic` command)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from storyline.db.base import Base
+from storyline.db.models import __all__ as _models  # noqa: F401  (registers every table)
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    # Full-text search structures are created by hand in migrations (FTS5
+    # virtual tables and their shadow tables on SQLite, GIN expression
+    # indexes on PostgreSQL); they have no model to compare with.
+    if name is not None and "_fts" in name:
+        return False
+    return True
+
+
+def _run(connection: Any) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        include_object=include_object,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.begin() as conn:
+        _run(conn)
