@@ -4,11 +4,12 @@ rejection of unknown query parameters."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
-from fastapi.dependencies.utils import get_flat_dependant
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import PlainSerializer
 
@@ -65,10 +66,16 @@ ContextDep = Annotated[Context, Depends(get_context)]
 def _allowed_query_params(route: APIRoute) -> frozenset[str]:
     cached: frozenset[str] | None = getattr(route, "_storyline_allowed", None)
     if cached is None:
-        flat = get_flat_dependant(route.dependant)
-        cached = frozenset(param.alias for param in flat.query_params)
+        cached = frozenset(_query_names(route.dependant))
         route._storyline_allowed = cached  # type: ignore[attr-defined]
     return cached
+
+
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    for param in dependant.query_params:
+        yield param.alias
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
 
 
 def reject_unknown_params(request: Request) -> None:

@@ -115,13 +115,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit of work: always rolled back."""
+        """A read-only unit of work. Closing the session ends the transaction
+        without expiring the loaded objects, so they can be serialized after
+        the block."""
         try:
             with self._read() as session:
-                try:
-                    yield session
-                finally:
-                    session.rollback()
+                yield session
         except exc.DBAPIError as error:
             raise _translate(error) from error
 

@@ -8,7 +8,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import create_engine
 
-from storyline.db.base import Base
+from storyline.db.base import Base, UTCDateTime
 from storyline.db.models import __all__ as _models  # noqa: F401  (registers every table)
 
 config = context.config
@@ -24,6 +24,14 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     return True
 
 
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Revisions must not import application code: UTCDateTime is stored as a
+    # plain DateTime, so that is what a revision creates.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime()"
+    return False
+
+
 def _run(connection: Any) -> None:
     context.configure(
         connection=connection,
@@ -31,6 +39,7 @@ def _run(connection: Any) -> None:
         include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -64,7 +64,7 @@ def authenticate(session: Session, *, secret: str | None) -> tuple[Actor, Access
     ).one_or_none()
     if row is None:
         raise NotAuthenticated("The bearer token is not valid (unknown or revoked).")
-    token, user = row.tuple()
+    token, user = row
     now = utcnow()
     if token.expires_at is not None and token.expires_at <= now:
         raise NotAuthenticated("The bearer token has expired; create a new one.")

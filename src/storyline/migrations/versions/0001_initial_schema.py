@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:24:09.751592
+Create Date: 2026-11-22 02:24:46.150151
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('title', sa.String(length=255), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_project_groups')),
     sa.UniqueConstraint('name', name=op.f('uq_project_groups_name'))
     )
@@ -35,16 +35,16 @@ def upgrade() -> None:
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('autocreate_branches', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects')),
     sa.UniqueConstraint('name', name=op.f('uq_projects_name'))
     )
     op.create_table('tags',
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tags')),
     sa.UniqueConstraint('name', name=op.f('uq_tags_name'))
     )
@@ -53,8 +53,8 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('security', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teams')),
     sa.UniqueConstraint('name', name=op.f('uq_teams_name'))
     )
@@ -65,11 +65,11 @@ def upgrade() -> None:
     sa.Column('is_staff', sa.Boolean(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('is_superuser', sa.Boolean(), nullable=False),
-    sa.Column('last_login', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('last_login', sa.DateTime(), nullable=True),
     sa.Column('enable_login', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
@@ -79,11 +79,11 @@ def upgrade() -> None:
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=True),
     sa.Column('scope', sa.String(length=16), nullable=False),
-    sa.Column('expires_at', storyline.db.base.UTCDateTime(), nullable=True),
-    sa.Column('last_used_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_access_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_access_tokens_token_hash'))
@@ -95,12 +95,12 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('expired', sa.Boolean(), nullable=False),
-    sa.Column('expiration_date', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('expiration_date', sa.DateTime(), nullable=True),
     sa.Column('autocreated', sa.Boolean(), nullable=False),
     sa.Column('restricted', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_branches_project_id_projects'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_branches')),
     sa.UniqueConstraint('project_id', 'name', name=op.f('uq_branches_project_id_name'))
@@ -140,8 +140,8 @@ def upgrade() -> None:
     sa.Column('merged_count', sa.Integer(), nullable=False),
     sa.Column('invalid_count', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['creator_id'], ['users.id'], name=op.f('fk_stories_creator_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stories'))
     )
@@ -156,8 +156,8 @@ def upgrade() -> None:
     sa.Column('target_type', sa.String(length=20), nullable=False),
     sa.Column('target_id', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_subscriptions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriptions')),
     sa.UniqueConstraint('user_id', 'target_type', 'target_id', name=op.f('uq_subscriptions_user_id_target_type_target_id'))
@@ -181,8 +181,8 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=True),
     sa.Column('type', sa.String(length=20), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_preferences_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_preferences')),
     sa.UniqueConstraint('user_id', 'key', name=op.f('uq_user_preferences_user_id_key'))
@@ -194,8 +194,8 @@ def upgrade() -> None:
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('in_reply_to', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_comments_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['in_reply_to'], ['comments.id'], name=op.f('fk_comments_in_reply_to_comments'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['story_id'], ['stories.id'], name=op.f('fk_comments_story_id_stories'), ondelete='CASCADE'),
@@ -208,10 +208,10 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('branch_id', sa.Integer(), nullable=False),
     sa.Column('expired', sa.Boolean(), nullable=False),
-    sa.Column('expiration_date', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('expiration_date', sa.DateTime(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_milestones_branch_id_branches'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_milestones')),
     sa.UniqueConstraint('branch_id', 'name', name=op.f('uq_milestones_branch_id_name'))
@@ -250,8 +250,8 @@ def upgrade() -> None:
     sa.Column('comment_id', sa.Integer(), nullable=False),
     sa.Column('content', sa.Text(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], name=op.f('fk_comments_history_comment_id_comments'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_comments_history'))
     )
@@ -267,8 +267,8 @@ def upgrade() -> None:
     sa.Column('event_type', sa.String(length=60), nullable=False),
     sa.Column('event_info', sa.Text(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_events_author_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['comment_id'], ['comments.id'], name=op.f('fk_events_comment_id_comments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['story_id'], ['stories.id'], name=op.f('fk_events_story_id_stories'), ondelete='CASCADE'),
@@ -292,8 +292,8 @@ def upgrade() -> None:
     sa.Column('milestone_id', sa.Integer(), nullable=True),
     sa.Column('link', sa.Text(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storyline.db.base.UTCDateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', storyline.db.base.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_tasks_assignee_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_tasks_branch_id_branches'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['creator_id'], ['users.id'], name=op.f('fk_tasks_creator_id_users'), ondelete='SET NULL'),
