@@ -61,7 +61,7 @@ class Settings:
         if url.startswith("postgresql://"):
             # psycopg 3 is the only PostgreSQL driver we ship.
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        if not (url.startswith("sqlite") or url.startswith("postgresql+psycopg")):
+        if not (url.startswith(("sqlite", "postgresql+psycopg"))):
             raise ConfigurationError(
                 "STORYLINE_DATABASE_URL must be a sqlite:/// or postgresql:// URL, "
                 f"not {url.split(':', 1)[0]!r}"

@@ -63,9 +63,7 @@ def test_list_filters_paging_and_headers(client: TestClient, factory: Factory) -
     assert after.headers["X-Marker"] == str(ids[1])
     offset = client.get("/v1/projects", params={"name": "org/", "limit": 2, "offset": 4})
     assert [p["id"] for p in offset.json()] == ids[4:]
-    desc = client.get(
-        "/v1/projects", params={"sort_field": "name", "sort_dir": "desc", "limit": 3}
-    )
+    desc = client.get("/v1/projects", params={"sort_field": "name", "sort_dir": "desc", "limit": 3})
     assert [p["name"] for p in desc.json()] == ["other/q", "org/p4", "org/p3"]
     marker_desc = client.get(
         "/v1/projects",

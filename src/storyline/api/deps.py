@@ -116,7 +116,9 @@ class PageParams:
 
 def page_params(
     limit: Annotated[int | None, Query(description="Page size (capped by the server).")] = None,
-    marker: Annotated[int | None, Query(description="Continue after the item with this id.")] = None,
+    marker: Annotated[
+        int | None, Query(description="Continue after the item with this id.")
+    ] = None,
     offset: Annotated[int | None, Query(description="Skip this many items.")] = None,
     sort_field: Annotated[str | None, Query(description="Field to sort by.")] = None,
     sort_dir: Annotated[str | None, Query(description="asc or desc.")] = None,

@@ -3,7 +3,7 @@ or builds its own engine from the configured URL (for the `alembic` command)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import create_engine
@@ -15,16 +15,16 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     # Full-text search structures are created by hand in migrations (FTS5
     # virtual tables and their shadow tables on SQLite, GIN expression
     # indexes on PostgreSQL); they have no model to compare with.
-    if name is not None and "_fts" in name:
-        return False
-    return True
+    return not (name is not None and "_fts" in name)
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # Revisions must not import application code: UTCDateTime is stored as a
     # plain DateTime, so that is what a revision creates.
     if type_ == "type" and isinstance(obj, UTCDateTime):

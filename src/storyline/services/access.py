@@ -68,11 +68,11 @@ def story_visibility(actor: Actor) -> ColumnElement[bool]:
     return or_(public, by_user, by_team)
 
 
-def visible_stories(actor: Actor) -> Select[tuple[Story]]:
+def visible_stories(actor: Actor) -> Select[Story]:
     return select(Story).where(story_visibility(actor))
 
 
-def visible_story_ids(actor: Actor) -> Select[tuple[int]]:
+def visible_story_ids(actor: Actor) -> Select[int]:
     """A subquery of visible story ids, for filtering rows that belong to stories."""
     return select(Story.id).where(story_visibility(actor))
 

@@ -70,9 +70,7 @@ def authenticate(session: Session, *, secret: str | None) -> tuple[Actor, Access
         raise NotAuthenticated("The bearer token has expired; create a new one.")
     if not user.is_active:
         raise NotAuthenticated("This account is disabled.")
-    actor = Actor(
-        user_id=user.id, is_superuser=user.is_superuser, can_write=token.scope == "write"
-    )
+    actor = Actor(user_id=user.id, is_superuser=user.is_superuser, can_write=token.scope == "write")
     return actor, token
 
 
@@ -82,4 +80,6 @@ def needs_touch(token: AccessToken) -> bool:
 
 
 def touch(session: Session, *, token_id: int) -> None:
-    session.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=utcnow()))
+    session.execute(
+        update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=utcnow())
+    )

@@ -96,7 +96,9 @@ def get_project(session: Session, *, ref: str | int) -> Project:
 
 def _check_project_name(session: Session, name: str, *, exclude_id: int | None = None) -> None:
     if name.isdigit():
-        raise InvalidInput.field("name", "must not be a number, so that it can't be taken for an id")
+        raise InvalidInput.field(
+            "name", "must not be a number, so that it can't be taken for an id"
+        )
     stmt = select(Project.id).where(func.lower(Project.name) == name.lower())
     if exclude_id is not None:
         stmt = stmt.where(Project.id != exclude_id)
@@ -176,7 +178,9 @@ def get_project_group(session: Session, *, ref: str | int) -> ProjectGroup:
 
 def _check_group_name(session: Session, name: str, *, exclude_id: int | None = None) -> None:
     if name.isdigit():
-        raise InvalidInput.field("name", "must not be a number, so that it can't be taken for an id")
+        raise InvalidInput.field(
+            "name", "must not be a number, so that it can't be taken for an id"
+        )
     stmt = select(ProjectGroup.id).where(func.lower(ProjectGroup.name) == name.lower())
     if exclude_id is not None:
         stmt = stmt.where(ProjectGroup.id != exclude_id)

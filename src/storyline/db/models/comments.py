@@ -14,9 +14,7 @@ class Comment(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    in_reply_to: Mapped[int | None] = mapped_column(
-        ForeignKey("comments.id", ondelete="SET NULL")
-    )
+    in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
 
 
 class CommentHistory(IdMixin, TimestampMixin, Base):
