@@ -48,7 +48,9 @@ def serve(
         container = build(config)
         migrate.upgrade(container.db.engine)
         container.db.dispose()
-    console.print(f"Storyline {_version()} on http://{host}:{port}/ (database: {_db_label(config)})")
+    console.print(
+        f"Storyline {_version()} on http://{host}:{port}/ (database: {_db_label(config)})"
+    )
     uvicorn.run(
         "storyline.api.asgi:app",
         host=host,
