@@ -36,7 +36,10 @@ def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) 
     """A migrated database: a SQLite file to copy, or a PostgreSQL database."""
     base = os.environ.get(PG_ENV)
     if base:
-        name = f"storyline_test_{worker_id}"
+        # A suffix keeps concurrent runs on one server (CI jobs, developers)
+        # out of each other's databases.
+        suffix = os.environ.get("STORYLINE_TEST_DB_SUFFIX", str(os.getpid()))
+        name = f"storyline_test_{suffix}_{worker_id}"
         admin = create_engine(_pg_url(base, "postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
