@@ -32,7 +32,7 @@ def _pg_url(base: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> str:
+def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     """A migrated database: a SQLite file to copy, or a PostgreSQL database."""
     base = os.environ.get(PG_ENV)
     if base:
@@ -44,15 +44,21 @@ def database_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) 
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
         url = _pg_url(base, name)
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
     else:
         path = tmp_path_factory.mktemp("db") / "template.db"
         url = f"sqlite:///{path}"
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    return url
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture
