@@ -146,4 +146,3 @@ def write_civs(profile: Profile, out: TextIO, *, proportional: bool = False) -> 
         if proportional:
             values = [None if r is None else top - r for r in ballot.ranks]
         out.write(",".join(_format(v) for v in values) + "\n")
-
