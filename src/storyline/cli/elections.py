@@ -1,0 +1,268 @@
+"""`storyline elections`: count ranked-ballot elections from their ballot files."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from storyline.elections import (
+    BallotFileError,
+    DebianDetails,
+    MethodName,
+    Profile,
+    Result,
+    TieRule,
+    count,
+    read_blt,
+    read_civs,
+    read_debian,
+)
+
+app = typer.Typer(
+    help="Count elections exactly as CIVS and Debian do.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def elections() -> None:
+    """Count elections exactly as CIVS and Debian do."""
+
+
+class FileFormat(StrEnum):
+    civs = "civs"
+    civs_proportional = "civs-proportional"
+    debian = "debian"
+    blt = "blt"
+
+
+class Method(StrEnum):
+    schulze = "schulze"
+    ranked_pairs = "ranked-pairs"
+    mam = "mam"
+    minimax_pm = "minimax-pm"
+    condorcet_irv = "condorcet-irv"
+    debian = "debian"
+
+
+class Proportional(StrEnum):
+    best = "best"
+    combined = "combined"
+
+
+class IrvTieRule(StrEnum):
+    current = "current"
+    pre_2024 = "pre-2024"
+
+
+class LoadedFile:
+    """A ballot file read into a profile, with what the format itself says."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        seats: int | None = None,
+        default_option: str | None = None,
+        majorities: dict[str, Any] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.seats = seats
+        self.default_option = default_option
+        self.majorities = majorities
+
+
+def guess_format(path: Path) -> FileFormat:
+    """BLT by extension, Debian by its ``V:`` lines, otherwise CIVS.
+
+    A proportional CIVS file cannot be told from a normal one, so it is never guessed.
+    """
+    if path.suffix.lower() == ".blt":
+        return FileFormat.blt
+    head = path.read_text(encoding="utf-8-sig", errors="replace")[:20000]
+    if "\nV:" in head or "Tally Sheet" in head:
+        return FileFormat.debian
+    return FileFormat.civs
+
+
+def load(path: Path, fmt: FileFormat) -> LoadedFile:
+    """Read ``path`` in format ``fmt``."""
+    if fmt is FileFormat.blt:
+        blt = read_blt(path)
+        return LoadedFile(blt.profile, seats=blt.seats)
+    if fmt is FileFormat.debian:
+        tally = read_debian(path)
+        return LoadedFile(
+            tally.profile, default_option=tally.default_option, majorities=tally.majorities
+        )
+    return LoadedFile(read_civs(path, proportional=fmt is FileFormat.civs_proportional))
+
+
+def result_to_json(result: Result, seats: int) -> dict[str, Any]:
+    """The machine-readable form of a count."""
+    outcome = result.winners(seats)
+    matrix = result.matrix
+    data: dict[str, Any] = {
+        "method": result.method,
+        "candidates": list(result.candidates),
+        "ballots": matrix.num_voters,
+        "seats": seats,
+        "ranking": result.tiers(),
+        "winners": list(outcome.elected),
+        "tie": None
+        if outcome.tie is None
+        else {
+            "candidates": [c for c in result.candidates if c in outcome.tie.candidates],
+            "seats": outcome.tie.seats,
+        },
+        "pairwise": matrix.d.tolist(),
+        "randomness_used": result.randomness_used,
+        "seed": result.seed,
+        "log": list(result.log),
+    }
+    if isinstance(result.details, DebianDetails):
+        data["dropped"] = list(result.details.dropped)
+        data["default_option"] = result.details.default_option
+    return data
+
+
+def render(result: Result, seats: int) -> str:
+    """The human-readable form of a count: tiers, winners, boundary tie, matrix."""
+    outcome = result.winners(seats)
+    lines = [f"Method: {result.method}; {result.matrix.num_voters} ballots.", "", "Ranking:"]
+    place = 1
+    for tier in result.tiers():
+        mark = " (tied)" if len(tier) > 1 else ""
+        lines.append(f"  {place:>3}. {' = '.join(tier)}{mark}")
+        place += len(tier)
+    lines.append("")
+    lines.append(
+        f"Winners ({seats} seat{'s' if seats != 1 else ''}): "
+        + (", ".join(outcome.elected) or "none")
+    )
+    if outcome.tie is not None:
+        tied = [c for c in result.candidates if c in outcome.tie.candidates]
+        lines.append(
+            f"Tie at the seat boundary: {outcome.tie.seats} more seat(s) among "
+            + ", ".join(tied)
+            + " (not broken)."
+        )
+    if result.randomness_used:
+        lines.append(f"Random tie-breaking was used (seed {result.seed}).")
+    if isinstance(result.details, DebianDetails) and result.details.dropped:
+        lines.append("Dropped against the default option: " + ", ".join(result.details.dropped))
+    lines += ["", "Pairwise matrix (row over column):"]
+    names = result.candidates
+    width = max(len(str(int(result.matrix.d.max()))) if names else 1, 3)
+    lines.append(" " * 6 + " ".join(f"{j + 1:>{width}}" for j in range(len(names))))
+    for i, name in enumerate(names):
+        cells = " ".join(
+            f"{'-':>{width}}" if i == j else f"{int(result.matrix.d[i, j]):>{width}}"
+            for j in range(len(names))
+        )
+        lines.append(f"{i + 1:>4}. {cells}  {name}")
+    return "\n".join(lines)
+
+
+def render_proportional(
+    profile: Profile, seats: int, criterion: Proportional, as_json: bool
+) -> str:
+    from storyline.elections.proportional import civs_proportional
+
+    result = civs_proportional(
+        profile,
+        seats,
+        criterion="best-candidate" if criterion is Proportional.best else "combined-weights",
+    )
+    winners = [result.in_order(c) for c in result.winners]
+    if as_json:
+        return json.dumps(
+            {
+                "method": f"civs-proportional-{criterion.value}",
+                "candidates": list(profile.candidates),
+                "seats": seats,
+                "ranking": [list(w) for w in winners],
+                "winners": list(winners[0]) if len(winners) == 1 else [],
+                "tie": None if len(winners) == 1 else [list(w) for w in winners],
+                "search_failed": result.search_failed,
+            },
+            indent=2,
+        )
+    lines = [f"Proportional ({criterion.value}) winning set(s) of {seats}:"]
+    lines += ["  " + ", ".join(w) for w in winners]
+    if result.search_failed:
+        lines.append("The search for the best set gave up after 500 sets, as CIVS does.")
+    return "\n".join(lines)
+
+
+@app.command("count")
+def count_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Ballot file.")
+    ],
+    fmt: Annotated[
+        FileFormat | None,
+        typer.Option(
+            "--format",
+            help="Ballot file format; guessed when omitted, except civs-proportional, "
+            "which must be given because the file cannot say so.",
+        ),
+    ] = None,
+    method: Annotated[
+        Method | None,
+        typer.Option(help="Completion rule (default: debian for Debian tallies, else schulze)."),
+    ] = None,
+    seats: Annotated[
+        int | None, typer.Option(min=1, help="Number of winners (default: BLT's, else 1).")
+    ] = None,
+    proportional: Annotated[
+        Proportional | None,
+        typer.Option(help="Choose the winners with CIVS's proportional mode instead."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for MAM and pre-2024 Condorcet-IRV draws.")
+    ] = None,
+    irv_tie_rule: Annotated[
+        IrvTieRule, typer.Option(help="Condorcet-IRV's tie rule: CIVS since 2024, or before.")
+    ] = IrvTieRule.current,
+    quorum: Annotated[
+        float | None, typer.Option(help="Debian quorum R (3/2 x sqrt(developers)).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON result.")] = False,
+) -> None:
+    """Count FILE and print the ranking, the winners, any tie at the seat boundary
+    and the pairwise matrix."""
+    fmt = fmt or guess_format(file)
+    try:
+        loaded = load(file, fmt)
+    except BallotFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    k = seats or loaded.seats or 1
+    if k > loaded.profile.num_candidates:
+        typer.echo(f"error: {k} seats for {loaded.profile.num_candidates} candidates", err=True)
+        raise typer.Exit(2)
+    if proportional is not None:
+        typer.echo(render_proportional(loaded.profile, k, proportional, as_json))
+        return
+    chosen = method or (Method.debian if fmt is FileFormat.debian else Method.schulze)
+    method_name: MethodName = chosen.value
+    tie_rule: TieRule = irv_tie_rule.value
+    result = count(
+        loaded.profile,
+        method_name,
+        seed=seed,
+        tie_rule=tie_rule,
+        default_option=loaded.default_option,
+        quorum=quorum,
+        majorities=loaded.majorities,
+    )
+    if as_json:
+        typer.echo(json.dumps(result_to_json(result, k), indent=2))
+    else:
+        typer.echo(render(result, k))
