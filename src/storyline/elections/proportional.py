@@ -24,12 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from storyline.elections.profile import Profile
+from storyline.elections.methods.minimax_pm import minimax_pm
+from storyline.elections.profile import PairwiseMatrix, Profile
 
 __all__ = [
     "Criterion",
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 Criterion = Literal["best-candidate", "combined-weights"]
 IndividualOrder = Literal["minimax-pm", "beatpath"]
@@ -67,7 +69,7 @@ def ratings(profile: Profile) -> IntArray:
 def _rating_matrix(r: IntArray, w: IntArray) -> IntArray:
     """``m[j, k]`` = voters rating candidate j strictly higher than k."""
     better = (r[:, :, None] > r[:, None, :]).astype(np.int64)
-    return np.einsum("v,vjk->jk", w, better).astype(np.int64)
+    return np.asarray(np.einsum("v,vjk->jk", w, better), dtype=np.int64)
 
 
 def winning_votes_beatpath(matrix: npt.ArrayLike) -> tuple[tuple[int, ...], ...]:
@@ -85,38 +87,15 @@ def winning_votes_beatpath(matrix: npt.ArrayLike) -> tuple[tuple[int, ...], ...]
     for k in range(n):
         # Row and column k cannot change during step k, so the in-place Perl loop
         # and this vectorised step give the same closure.
-        m = np.maximum(m, np.minimum(m[:, k, None], m[None, k, :]))
+        np.maximum(m, np.minimum(m[:, k, None], m[None, k, :]), out=m)
     remaining = list(range(n))
     tiers: list[tuple[int, ...]] = []
     while remaining:
         sub = m[np.ix_(remaining, remaining)]
-        beaten = (sub.T > sub).any(axis=1)
+        beaten = np.asarray((sub < sub.T).any(axis=1)).tolist()
         tier = tuple(c for c, b in zip(remaining, beaten, strict=True) if not b)
         tiers.append(tier)
         remaining = [c for c in remaining if c not in tier]
-    return tuple(tiers)
-
-
-def _minimax_pm(matrix: IntArray) -> tuple[tuple[int, ...], ...]:
-    """Minimax-PM tiers (ELECTIONS.md 2.4) over an arbitrary matrix.
-
-    Each remaining candidate's contests against the remaining others, strongest
-    defeat first (margin against it descending, then votes against ascending); the
-    candidates whose list is weakest, compared lexicographically, form the tier.
-    """
-    remaining = list(range(matrix.shape[0]))
-    tiers: list[tuple[int, ...]] = []
-    while remaining:
-        lists = {}
-        for x in remaining:
-            contests = [
-                (int(matrix[y, x] - matrix[x, y]), -int(matrix[y, x])) for y in remaining if y != x
-            ]
-            lists[x] = sorted(contests, reverse=True)
-        best = min(lists.values())
-        tier = tuple(x for x in remaining if lists[x] == best)
-        tiers.append(tier)
-        remaining = [x for x in remaining if x not in tier]
     return tuple(tiers)
 
 
@@ -131,10 +110,14 @@ def individual_order(profile: Profile, *, order: IndividualOrder = "minimax-pm")
     """
     m = _rating_matrix(ratings(profile), profile.weight_vector())
     if order == "beatpath":
-        tiers = winning_votes_beatpath(m)
-    else:
-        tiers = _minimax_pm(profile.num_candidates - m.T)
-    return tuple(c for tier in tiers for c in tier)
+        return tuple(c for tier in winning_votes_beatpath(m) for c in tier)
+    fixed = PairwiseMatrix(
+        candidates=profile.candidates,
+        d=profile.num_candidates - m.T,
+        num_voters=profile.num_voters,
+    )
+    tiers = minimax_pm(fixed).ranking
+    return tuple(c for tier in tiers for c in sorted(profile.index(name) for name in tier))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +138,13 @@ class CommitteeComparison:
 
 
 class _Comparer:
-    """Compares committees on fixed ballots; caches each committee's sorted ratings."""
+    """Compares committees on fixed ballots, many pairs at a time.
+
+    A voter's *level keys* for a committee are one number per f = 1..k whose
+    order between two committees is the voter's f-preference between them: the
+    running sum of the top f ratings (combined weights), or the top f ratings
+    read as the digits of one number (best candidate: lexicographic order).
+    """
 
     def __init__(
         self,
@@ -166,68 +155,98 @@ class _Comparer:
         legacy_bound: bool,
         num_candidates: int,
     ) -> None:
-        self.r = r
-        self.w = weights
         self.n = int(weights.sum())
+        # float32 sums integers exactly below 2**24 and is the fastest weighted
+        # count numpy offers over boolean arrays.
+        self.w: npt.NDArray[np.floating[Any]] = weights.astype(
+            np.float32 if self.n < 2**24 else np.float64
+        )
         self.k = seats
         self.criterion = criterion
         # Until 2025-07-10 (CIVS b4541d6) the "against" bound of compare_sets
         # started at the number of candidates instead of the number of voters, so
         # a side with more supporters than candidates could never be recorded.
         self.initial_against = num_candidates if legacy_bound else self.n
-        self._sorted: dict[tuple[int, ...], IntArray] = {}
+        self.r = r
+        self.scale = np.zeros(seats, dtype=np.int64)
+        self.fits = True
+        if criterion == "best-candidate":
+            # Only each voter's order matters here, so ratings become dense ranks
+            # 0..C-1 and the top f ratings fit in f base-C digits when C**k does.
+            dense = np.empty_like(r)
+            for i, row in enumerate(r):
+                dense[i] = np.unique(row, return_inverse=True)[1]
+            self.r = dense
+            base = max(num_candidates, 2)
+            self.fits = base**seats < 2**62
+            if self.fits:
+                self.scale = np.array(
+                    [base ** (seats - 1 - i) for i in range(seats)], dtype=np.int64
+                )
 
-    def sorted_ratings(self, committee: tuple[int, ...]) -> IntArray:
-        s = self._sorted.get(committee)
-        if s is None:
-            s = -np.sort(-self.r[:, list(committee)], axis=1)
-            self._sorted[committee] = s
-        return s
+    def encode(self, committees: Sequence[tuple[int, ...]]) -> IntArray:
+        """Each committee's level keys per voter, shape (committees, k, voters).
 
-    def f_counts(self, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[IntArray, IntArray]:
-        """Voters with an f-preference for ``a`` and for ``b``, for f = 1..k."""
-        sa, sb = self.sorted_ratings(a), self.sorted_ratings(b)
+        When the digit keys would overflow, the sorted ratings themselves, which
+        :meth:`_prefs` then compares position by position.
+        """
+        arr = np.array(committees, dtype=np.int64).reshape(len(committees), self.k)
+        s = np.sort(self.r[:, arr], axis=2)[:, :, ::-1].transpose(1, 2, 0)
         if self.criterion == "combined-weights":
-            ca, cb = np.cumsum(sa, axis=1), np.cumsum(sb, axis=1)
-            return self.w @ (ca > cb), self.w @ (cb > ca)
-        # Best candidate: the first of the voter's top-f members that differs
-        # decides, so a voter prefers a side for every f past that position.
-        diff = sa - sb
-        nonzero = diff != 0
-        first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), self.k)
-        sign = diff[np.arange(len(diff)), np.minimum(first, self.k - 1)]
-        for_a = np.bincount(first[sign > 0], self.w[sign > 0], minlength=self.k + 1)
-        for_b = np.bincount(first[sign < 0], self.w[sign < 0], minlength=self.k + 1)
-        return (
-            np.cumsum(for_a[: self.k]).astype(np.int64),
-            np.cumsum(for_b[: self.k]).astype(np.int64),
-        )
+            return np.cumsum(s, axis=1)
+        if self.fits:
+            return np.cumsum(s * self.scale[:, None], axis=1)
+        return np.ascontiguousarray(s)
 
-    def compare(self, a: tuple[int, ...], b: tuple[int, ...]) -> CommitteeComparison:
-        """CIVS ``compare_sets``: the largest valid f-preference, and the weak one."""
-        counts_a, counts_b = self.f_counts(a, b)
-        best_for, best_against = 0, self.initial_against
-        best_a = best_b = 0
+    def _prefs(self, ea: IntArray, eb: IntArray) -> tuple[BoolArray, BoolArray]:
+        """Which voters f-prefer the first / the second committee: (p, k, voters)."""
+        if self.fits:
+            return ea[None] > eb, ea[None] < eb
+        # Best candidate: the first of the top-f positions that differs decides.
+        diff = ea[None] - eb
+        nonzero = diff != 0
+        first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), self.k)[:, None, :]
+        sign = np.take_along_axis(diff, np.minimum(first, self.k - 1), axis=1)
+        decided = first < np.arange(1, self.k + 1)[None, :, None]
+        return decided & (sign > 0), decided & (sign < 0)
+
+    def compare(
+        self, a: tuple[int, ...], others: Sequence[tuple[int, ...]]
+    ) -> list[CommitteeComparison]:
+        """CIVS ``compare_sets`` of ``a`` against each other committee."""
+        return self.compare_encoded(self.encode([a])[0], self.encode(others))
+
+    def compare_encoded(self, ea: IntArray, eb: IntArray) -> list[CommitteeComparison]:
+        """CIVS ``compare_sets`` of one encoded committee against several."""
+        more, less = self._prefs(ea, eb)
+        counts_a = np.rint(np.einsum("pkv,v->pk", more, self.w)).astype(np.int64)
+        counts_b = np.rint(np.einsum("pkv,v->pk", less, self.w)).astype(np.int64)
+        n_pairs = len(eb)
+        best_for = np.zeros(n_pairs, dtype=np.int64)
+        best_against = np.full(n_pairs, self.initial_against, dtype=np.int64)
+        best_a = np.zeros(n_pairs, dtype=np.int64)
+        best_b = np.zeros(n_pairs, dtype=np.int64)
         for f in range(1, self.k + 1):
-            ia, ib = int(counts_a[f - 1]), int(counts_b[f - 1])
+            ia, ib = counts_a[:, f - 1], counts_b[:, f - 1]
             # Proportional validity: count * (k + 1) / n >= f, in integers.
-            if ia > 0 and ia * (self.k + 1) < f * self.n:
-                ia = 0
-            if ib > 0 and ib * (self.k + 1) < f * self.n:
-                ib = 0
+            ia = np.where((ia > 0) & (ia * (self.k + 1) < f * self.n), 0, ia)
+            ib = np.where((ib > 0) & (ib * (self.k + 1) < f * self.n), 0, ib)
             # Keep the pair whose winning side is at least as large and whose
             # losing side is no larger; the second test sees the first's update.
-            if ia >= best_for and ib <= best_against:
-                best_for, best_against = best_a, best_b = ia, ib
-            if ib >= best_for and ia <= best_against:
-                best_for, best_against = ib, ia
-                best_a, best_b = ia, ib
-        return CommitteeComparison(
-            strong_first=best_a,
-            strong_second=best_b,
-            weak_first=int(counts_a[-1]),
-            weak_second=int(counts_b[-1]),
-        )
+            take = (ia >= best_for) & (ib <= best_against)
+            best_for = np.where(take, ia, best_for)
+            best_against = np.where(take, ib, best_against)
+            best_a = np.where(take, ia, best_a)
+            best_b = np.where(take, ib, best_b)
+            take = (ib >= best_for) & (ia <= best_against)
+            best_for = np.where(take, ib, best_for)
+            best_against = np.where(take, ia, best_against)
+            best_a = np.where(take, ia, best_a)
+            best_b = np.where(take, ib, best_b)
+        return [
+            CommitteeComparison(int(sa), int(sb), int(wa), int(wb))
+            for sa, sb, wa, wb in zip(best_a, best_b, counts_a[:, -1], counts_b[:, -1], strict=True)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +307,7 @@ def compare_committees(
         legacy_bound,
         profile.num_candidates,
     )
-    return comparer.compare(a, b)
+    return comparer.compare(a, [b])[0]
 
 
 def civs_proportional(
@@ -345,9 +364,9 @@ def civs_proportional(
     while divisor < profile.num_voters:
         divisor *= 10
     matrix = np.zeros((n, n), dtype=np.int64)
-    for j in range(n):
-        for k in range(j):
-            cmp = comparer.compare(committees[j], committees[k])
+    encoded = comparer.encode(committees)
+    for j in range(1, n):
+        for k, cmp in enumerate(comparer.compare_encoded(encoded[j], encoded[:j])):
             matrix[j, k] = cmp.strong_first * divisor + cmp.weak_first
             matrix[k, j] = cmp.strong_second * divisor + cmp.weak_second
     names = profile.candidates
@@ -371,15 +390,26 @@ def _better_neighbour(
     visited: set[tuple[int, ...]],
     num_candidates: int,
 ) -> tuple[int, ...] | None:
-    """The first unvisited one-swap neighbour CIVS would move to, if any."""
+    """The first unvisited one-swap neighbour CIVS would move to, if any.
+
+    CIVS tries member i (in index order) against each non-member j (in index
+    order); comparing has no side effect, so one batch per member gives the same
+    first hit.
+    """
     members = set(committee)
     for i in range(len(committee)):
+        neighbours = []
         for j in range(num_candidates):
-            if j in members:
-                continue
-            swapped = list(committee)
-            swapped[i] = j
-            neighbour = tuple(sorted(swapped))
-            if neighbour not in visited and comparer.compare(committee, neighbour).second_is_better:
-                return neighbour
+            if j not in members:
+                swapped = list(committee)
+                swapped[i] = j
+                neighbour = tuple(sorted(swapped))
+                if neighbour not in visited:
+                    neighbours.append(neighbour)
+        if neighbours:
+            for neighbour, cmp in zip(
+                neighbours, comparer.compare(committee, neighbours), strict=True
+            ):
+                if cmp.second_is_better:
+                    return neighbour
     return None
