@@ -22,6 +22,7 @@ from storyline.config import Settings
 from storyline.db import migrate
 from storyline.db.base import Base
 from tests.factories import Factory
+from tests.openapi import CheckedClient, OpenAPIChecker
 
 PG_ENV = "STORYLINE_TEST_DATABASE_URL"
 
@@ -88,7 +89,10 @@ def container(settings: Settings) -> Iterator[Container]:
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container)) as test_client:
+    checker = OpenAPIChecker(create_app(container))
+    # The checker wraps the app to see which route served each request.
+    with CheckedClient(checker) as test_client:
+        test_client.checker = checker
         yield test_client
 
 

@@ -1,0 +1,98 @@
+"""Validate every JSON response the API tests receive against the OpenAPI
+document the server itself serves, so the document cannot drift from what
+the server does."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
+from starlette.types import Receive, Scope, Send
+
+
+class OpenAPIChecker:
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.document = app.openapi()
+        # The route that served the last request, recorded by RouteRecorder.
+        self.last_route: APIRoute | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+        route = scope.get("route")
+        self.last_route = route if isinstance(route, APIRoute) else None
+
+    def _documented_path(self, path: str, route_path: str) -> str:
+        # Routers are mounted under prefixes, so the route knows only the tail
+        # of its documented path; pick the documented path that ends with it
+        # and matches the request.
+        for documented in self.document["paths"]:
+            if documented.endswith(route_path):
+                pattern = re.sub(r"\{[^/}]+\}", ".+", documented)
+                if re.fullmatch(pattern, path):
+                    return str(documented)
+        return route_path
+
+    @cached_property
+    def _cache(self) -> dict[tuple[str, str, str], Draft202012Validator | None]:
+        return {}
+
+    def _validator(self, method: str, path: str, status: str) -> Draft202012Validator | None:
+        key = (method, path, status)
+        if key not in self._cache:
+            operation = self.document["paths"][path].get(method, {})
+            response = operation.get("responses", {}).get(status)
+            schema = None
+            if response is not None:
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+            self._cache[key] = (
+                None
+                if schema is None
+                else Draft202012Validator({**self.document, **_as_root(schema)})
+            )
+        return self._cache[key]
+
+    def check(self, response: httpx.Response) -> None:
+        request = response.request
+        path = request.url.path
+        if not path.startswith("/v1/") or path == "/v1/openapi.json":
+            return
+        if response.status_code >= 300:
+            return
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            return
+        assert self.last_route is not None, f"{request.method} {path} matched no API route"
+        template = self._documented_path(path, self.last_route.path_format)
+        assert template in self.document["paths"], f"{template} is not in the OpenAPI document"
+        operation = self.document["paths"][template].get(request.method.lower())
+        assert operation is not None, f"{request.method} {template} is not documented"
+        validator = self._validator(request.method.lower(), template, str(response.status_code))
+        if validator is None:
+            return
+        errors = sorted(validator.iter_errors(response.json()), key=lambda e: list(e.path))
+        assert not errors, (
+            f"{request.method} {path} answered {response.status_code} with a body that does not "
+            f"match the OpenAPI schema: {errors[0].message} at {list(errors[0].path)}"
+        )
+
+
+def _as_root(schema: dict[str, Any]) -> dict[str, Any]:
+    # The whole document is the root so that "#/components/..." refs resolve.
+    return {"allOf": [schema]}
+
+
+class CheckedClient(TestClient):
+    """A TestClient that validates every /v1 JSON response against OpenAPI."""
+
+    checker: OpenAPIChecker
+
+    def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        response = super().request(*args, **kwargs)
+        self.checker.check(response)
+        return response
