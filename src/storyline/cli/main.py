@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from storyline.bootstrap import build
+from storyline.cli.elections import app as elections_app
 from storyline.config import Settings
 from storyline.errors import StorylineError
 
@@ -22,6 +23,7 @@ db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administer users and tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+app.add_typer(elections_app, name="elections")
 
 console = Console()
 err_console = Console(stderr=True)
