@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -137,3 +138,19 @@ def test_official_kubernetes_2019_result_from_the_command_line() -> None:
         "Christoph Blecker (@cblecker)",
         "Derek Carr (@derekwaynecarr)",
     ]
+
+
+def test_proportional_search_failure_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proportional = pytest.importorskip("storyline.elections.proportional")
+    original = proportional.civs_proportional
+
+    def failing(*args: object, **kwargs: object) -> object:
+        return dataclasses.replace(original(*args, **kwargs), search_failed=True)
+
+    monkeypatch.setattr(proportional, "civs_proportional", failing)
+    path = write(tmp_path, "b.csv", "a,b,c\n1,2,3\n3,2,1\n")
+    code, out = run(path, "--seats", "2", "--proportional", "combined")
+    assert code == 0, out
+    assert "gave up after 500 sets" in out

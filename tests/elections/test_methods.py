@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from storyline.elections import (
     DebianDetails,
     Defeat,
+    PairwiseMatrix,
     Profile,
     RankedPairsDetails,
     break_ties,
@@ -196,3 +198,18 @@ def test_break_ties_is_a_separate_seeded_lottery() -> None:
 
 def test_defeat_margin() -> None:
     assert Defeat("A", "B", 7, 3).margin == 4
+
+
+def test_equal_majorities_everywhere_leave_one_tier() -> None:
+    # Crafted matrix: every majority is 5-1, so all are affirmed and every
+    # candidate's strongest defeat is equally strong.
+    d = np.zeros((4, 4), dtype=np.int64)
+    for winner, loser in [(0, 1), (1, 2), (2, 0), (0, 3), (1, 3), (3, 2)]:
+        d[winner, loser], d[loser, winner] = 5, 1
+    result = ranked_pairs(PairwiseMatrix(("A", "B", "C", "D"), d, 6))
+    assert result.ranking == (frozenset("ABCD"),)
+
+
+def test_every_candidate_elected_when_seats_allow() -> None:
+    result = count(Profile.from_rankings("AB", [(0, 1)]))
+    assert result.winners(5).elected == ("A", "B")

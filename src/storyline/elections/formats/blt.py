@@ -92,8 +92,6 @@ def read_blt(source: Source) -> BltElection:
             break
         if tokens[-1] != "0":
             raise BallotFileError("a ballot must end with 0", line=number, source=name)
-        if weight < 0:
-            raise BallotFileError("a ballot weight cannot be negative", line=number, source=name)
         ranks = [n] * n
         for position, group in enumerate(tokens[1:-1]):
             for token in group.split("="):

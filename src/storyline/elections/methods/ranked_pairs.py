@@ -186,13 +186,13 @@ def voter_hierarchy(profile: Profile, rng: random.Random) -> BoolArray:
                 rj = ranks[j]
                 if rj is None or not ri < rj or rvh[i, j] or rvh[j, i]:
                     continue
-                grown, cycle = _add(rvh, i, j)
-                if not cycle:
-                    rvh = grown
-                    related = rvh | rvh.T
-                    np.fill_diagonal(related, True)
-                    if related.all():
-                        return rvh
+                # i and j are unrelated in a transitively closed order, so
+                # adding i over j cannot close a cycle.
+                rvh, _ = _add(rvh, i, j)
+                related = rvh | rvh.T
+                np.fill_diagonal(related, True)
+                if related.all():
+                    return rvh
     return rvh
 
 
