@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from storyline.cli.elections_analyze import analyze
 from storyline.elections import (
     BallotFileError,
     DebianDetails,
@@ -32,6 +33,9 @@ app = typer.Typer(
 @app.callback()
 def elections() -> None:
     """Count elections exactly as CIVS and Debian do."""
+
+
+app.command("analyze")(analyze)
 
 
 class FileFormat(StrEnum):
