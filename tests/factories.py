@@ -55,3 +55,27 @@ class Factory:
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
+
+    def story(self, creator: TestUser, title: str | None = None, **fields: Any) -> dict[str, Any]:
+        """A story created through POST /v1/stories (private ones via `private=True`,
+        `users=[ids]`, `teams=[ids]`)."""
+        body = {"title": title or f"Story {next(_counter)}", **fields}
+        response = self.client.post("/v1/stories", json=body, headers=creator.headers)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    def task(
+        self, creator: TestUser, *, story_id: int, project_id: int, **fields: Any
+    ) -> dict[str, Any]:
+        """A task created through POST /v1/tasks."""
+        body = {
+            "title": fields.pop("title", None) or f"Task {next(_counter)}",
+            "story_id": story_id,
+            "project_id": project_id,
+            **fields,
+        }
+        response = self.client.post("/v1/tasks", json=body, headers=creator.headers)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from storyline import __version__
-from storyline.api import errors, project_groups, projects, system
+from storyline.api import errors, events, project_groups, projects, stories, system, tasks
 from storyline.api.deps import reject_unknown_params
 from storyline.bootstrap import Container
 
@@ -15,6 +15,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     projects.router,
     project_groups.router,
+    stories.router,
+    tasks.router,
+    events.router,
 )
 
 
