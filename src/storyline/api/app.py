@@ -6,7 +6,19 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from storyline import __version__
-from storyline.api import errors, events, project_groups, projects, stories, system, tasks
+from storyline.api import (
+    errors,
+    events,
+    project_groups,
+    projects,
+    stories,
+    system,
+    tasks,
+    teams,
+    user_preferences,
+    user_tokens,
+    users,
+)
 from storyline.api.deps import reject_unknown_params
 from storyline.bootstrap import Container
 
@@ -18,6 +30,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     stories.router,
     tasks.router,
     events.router,
+    users.router,
+    user_preferences.router,
+    user_tokens.router,
+    teams.router,
 )
 
 
