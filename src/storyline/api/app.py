@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from storyline import __version__
 from storyline.api import (
+    comments,
     errors,
     events,
     project_groups,
@@ -27,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     projects.router,
     project_groups.router,
+    comments.router,
     stories.router,
     tasks.router,
     events.router,
