@@ -218,7 +218,8 @@ def build_report(
     shown = a.pairs[:max_pairs]
     pairs: list[Block] = [
         "Share of all ballots putting exactly that pair strictly above every other "
-        f"candidate ({rounding}d to {digits} decimals).",
+        f"candidate ({'truncated' if rounding == 'truncate' else 'rounded'} to {digits} "
+        "decimals).",
         Table(
             ("Pair", "Ballots", "Share"),
             tuple(
@@ -293,7 +294,7 @@ def render_html(report: Report, *, image_format: str = "svg") -> str:
     e = html.escape
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        '<html lang="en"><head><meta charset="utf-8"/>',
         f"<title>{e(report.title)}</title>",
         "<style>body{font-family:sans-serif;max-width:75rem;margin:auto;padding:1rem}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem}"
@@ -312,7 +313,7 @@ def render_html(report: Report, *, image_format: str = "svg") -> str:
                     out.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
                 out.append("</tbody></table>")
             elif isinstance(block, Image):
-                out.append(f'<img src="{e(block.name)}.{image_format}" alt="{e(block.alt)}">')
+                out.append(f'<img src="{e(block.name)}.{image_format}" alt="{e(block.alt)}"/>')
             else:
                 out.append(f"<p>{e(block)}</p>")
     out.append("</body></html>")
