@@ -12,6 +12,7 @@ from storyline.api import (
     events,
     project_groups,
     projects,
+    search,
     stories,
     system,
     tasks,
@@ -26,6 +27,8 @@ from storyline.bootstrap import Container
 # Every /v1 resource router. Order matters only where paths overlap.
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
+    # Before the resource routers: their /{id} paths would take "search".
+    search.router,
     projects.router,
     project_groups.router,
     comments.router,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from storyline.db.models import Branch, Project, ProjectGroup, Subscription
@@ -56,7 +56,8 @@ class ProjectFilter:
     subscriber_id: int | None = None
 
 
-def list_projects(session: Session, *, filters: ProjectFilter, page: PageRequest) -> Page[Project]:
+def project_query(filters: ProjectFilter) -> Select[Project]:
+    """The projects matching `filters`, unsorted and unpaged (for lists and search)."""
     stmt = select(Project)
     if filters.name:
         stmt = stmt.where(contains(Project.name, filters.name))
@@ -79,7 +80,13 @@ def list_projects(session: Session, *, filters: ProjectFilter, page: PageRequest
                 )
             )
         )
-    return paginate(session, stmt, model=Project, page=page, sortable=PROJECT_SORT)
+    return stmt
+
+
+def list_projects(session: Session, *, filters: ProjectFilter, page: PageRequest) -> Page[Project]:
+    return paginate(
+        session, project_query(filters), model=Project, page=page, sortable=PROJECT_SORT
+    )
 
 
 def get_project(session: Session, *, ref: str | int) -> Project:

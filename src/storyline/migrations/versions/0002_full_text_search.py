@@ -1,0 +1,121 @@
+"""full-text search
+
+SQLite: FTS5 external-content tables over the searched columns, kept in step
+by triggers, with prefix indexes for the short prefixes people type.
+PostgreSQL: GIN indexes on to_tsvector('simple', ...) expressions; the search
+service builds the very same expressions so that the planner uses them.
+
+Both split words at every character that is not a letter or a digit, and
+neither folds accents, so the two databases find the same rows. Every object
+name contains "_fts" so that `alembic check` leaves it alone (see env.py).
+
+Hand-written (FTS5 tables and expression indexes have no models), and
+self-contained: it imports no application code.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+# table -> searched columns
+SEARCHED: dict[str, tuple[str, ...]] = {
+    "stories": ("title", "description"),
+    "tasks": ("title",),
+    "projects": ("name", "description"),
+    "users": ("full_name", "email"),
+    "comments": ("content",),
+}
+
+# PostgreSQL: index name -> (table, indexed columns). Email addresses are
+# private, so people other than administrators search user names alone, and
+# that search needs an index of its own. (On SQLite an FTS5 column filter
+# does the same with users_fts.)
+PG_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{f"ix_{table}_fts": (table, columns) for table, columns in SEARCHED.items()},
+    "ix_users_full_name_fts": ("users", ("full_name",)),
+}
+
+# PostgreSQL's parser keeps "user@example.org", "openstack/nova" or "1.5" as
+# one token; FTS5's unicode61 splits them. Turning ASCII punctuation (and the
+# typographic marks people paste) into spaces first makes PostgreSQL split
+# the same way. The service module holds the same list: keep the two equal.
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _pg_document(columns: tuple[str, ...]) -> str:
+    joined = " || ' ' || ".join(f"coalesce({column}, '')" for column in columns)
+    return (
+        "to_tsvector('simple'::regconfig, translate("
+        f"{joined}, {_sql_string(PUNCTUATION)}, {_sql_string(' ' * len(PUNCTUATION))}))"
+    )
+
+
+def _sqlite_upgrade(table: str, columns: tuple[str, ...]) -> None:
+    fts = f"{table}_fts"
+    names = ", ".join(columns)
+    new = ", ".join(f"new.{column}" for column in columns)
+    old = ", ".join(f"old.{column}" for column in columns)
+    # remove_diacritics 0: PostgreSQL's 'simple' configuration keeps accents.
+    op.execute(
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({names}, content='{table}', "
+        "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='2 3')"
+    )
+    op.execute(
+        f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN "
+        f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new}); END"
+    )
+    op.execute(
+        f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); END"
+    )
+    # Only updates of the searched columns touch the index: a story's status
+    # counts change far more often than its text.
+    op.execute(
+        f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {names} ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); "
+        f"INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new}); END"
+    )
+    # Index the rows that exist already.
+    op.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+
+
+def _sqlite_downgrade(table: str) -> None:
+    fts = f"{table}_fts"
+    for suffix in ("insert", "delete", "update"):
+        op.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
+    op.execute(f"DROP TABLE IF EXISTS {fts}")
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for table, columns in SEARCHED.items():
+            _sqlite_upgrade(table, columns)
+    elif dialect == "postgresql":
+        # Building an index indexes the rows that exist already.
+        for name, (table, columns) in PG_INDEXES.items():
+            op.execute(f"CREATE INDEX {name} ON {table} USING gin ({_pg_document(columns)})")
+    else:
+        raise NotImplementedError(f"full-text search is not available on {dialect}")
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for table in SEARCHED:
+            _sqlite_downgrade(table)
+    else:
+        for name in PG_INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS {name}")

@@ -1,0 +1,149 @@
+"""Full-text search: the resource's own filtered query plus one match condition.
+
+Each search reuses the list query of its resource (the same filters, the same
+visibility gate) and adds a condition that the database answers from its
+full-text index: an FTS5 table on SQLite, a GIN expression index on
+PostgreSQL (both created by migration 0002). Sorting, paging and the count
+are the list's own (`paginate`): one statement for the page and one for the
+total, whatever the number of matches. StoryBoard instead pulled every
+candidate id into Python first.
+
+Order: by `sort_field`, `id` ascending unless asked otherwise, as in
+StoryBoard. Relevance ranking would need every match scored before the first
+page can be cut (on PostgreSQL by recomputing each match's tsvector), its
+cost would grow with the number of matches, and `marker` paging could not
+continue it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, column, func, literal, literal_column, select, table
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from storyline.db.models import Comment, Project, User
+from storyline.services import projects as project_service
+from storyline.services import users as user_service
+from storyline.services.access import Actor, visible_story_ids
+from storyline.services.paging import Page, PageRequest, paginate
+from storyline.services.projects import ProjectFilter
+from storyline.services.search_query import SearchQuery, parse
+from storyline.services.users import UserFilter
+
+# Migration 0002 turns the same characters into spaces in its PostgreSQL
+# index expressions; the two lists must stay equal, or the planner stops
+# using the indexes (tests/api/test_search.py checks the plan).
+PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# Constants are rendered into the SQL text, not bound: an expression index
+# only matches an expression with the same constants.
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+_PUNCTUATION: ColumnElement[str] = literal_column(_sql_string(PUNCTUATION))
+_SPACES: ColumnElement[str] = literal_column(_sql_string(" " * len(PUNCTUATION)))
+_EMPTY: ColumnElement[str] = literal_column("''")
+_SPACE: ColumnElement[str] = literal_column("' '")
+
+
+@dataclass(frozen=True)
+class Searchable:
+    """A table with a full-text index: the FTS5 table that shadows it on
+    SQLite, and the columns of the indexed document on PostgreSQL."""
+
+    fts_table: str
+    id_column: InstrumentedAttribute[int]
+    columns: tuple[InstrumentedAttribute[Any], ...]
+    # On SQLite: search only these FTS5 columns (None: all of them). The
+    # PostgreSQL index for the same subset has the same columns.
+    fts_columns: tuple[str, ...] | None = None
+
+    def _document(self) -> ColumnElement[Any]:
+        parts: list[ColumnElement[Any]] = []
+        for index, col in enumerate(self.columns):
+            if index:
+                parts.append(_SPACE)
+            parts.append(func.coalesce(col, _EMPTY))
+        text = reduce(lambda left, right: left.op("||")(right), parts)
+        return func.to_tsvector(_SIMPLE, func.translate(text, _PUNCTUATION, _SPACES))
+
+    def matches(self, dialect: str, query: SearchQuery) -> ColumnElement[bool]:
+        if dialect == "postgresql":
+            tsquery = func.to_tsquery(_SIMPLE, literal(query.tsquery()))
+            return self._document().bool_op("@@")(tsquery)
+        expression = query.fts5()
+        if self.fts_columns is not None:
+            expression = "{" + " ".join(self.fts_columns) + "} : (" + expression + ")"
+        fts = table(self.fts_table, column("rowid"))
+        hits = select(fts.c.rowid).where(
+            literal_column(self.fts_table).bool_op("MATCH")(literal(expression))
+        )
+        return self.id_column.in_(hits)
+
+
+PROJECTS = Searchable("projects_fts", Project.id, (Project.name, Project.description))
+# Email addresses are private (see services/users.py): only administrators
+# search them; everyone else searches names, with an index of their own.
+USERS = Searchable("users_fts", User.id, (User.full_name, User.email))
+USER_NAMES = Searchable("users_fts", User.id, (User.full_name,), fts_columns=("full_name",))
+COMMENTS = Searchable("comments_fts", Comment.id, (Comment.content,))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def matching(session: Session, stmt: Select[Any], target: Searchable, q: str) -> Select[Any]:
+    """`stmt` narrowed to the rows whose indexed text matches the query `q`."""
+    return stmt.where(target.matches(_dialect(session), parse(q)))
+
+
+def search_projects(
+    session: Session, *, q: str | None, filters: ProjectFilter, page: PageRequest
+) -> Page[Project]:
+    query = parse(q)
+    stmt = project_service.project_query(filters).where(PROJECTS.matches(_dialect(session), query))
+    return paginate(session, stmt, model=Project, page=page, sortable=project_service.PROJECT_SORT)
+
+
+def search_users(
+    session: Session, *, actor: Actor, q: str | None, filters: UserFilter, page: PageRequest
+) -> Page[User]:
+    query = parse(q)
+    user_service.check_filters(actor, filters)
+    target = USERS if actor.is_superuser else USER_NAMES
+    stmt = user_service.user_query(filters).where(target.matches(_dialect(session), query))
+    return paginate(session, stmt, model=User, page=page, sortable=user_service.sortable_for(actor))
+
+
+COMMENT_SORT: dict[str, InstrumentedAttribute[Any]] = {
+    "id": Comment.id,
+    "created_at": Comment.created_at,
+    "updated_at": Comment.updated_at,
+}
+
+
+def search_comments(
+    session: Session,
+    *,
+    actor: Actor,
+    q: str | None,
+    page: PageRequest,
+    story_id: int | None = None,
+) -> Page[Comment]:
+    """Active comments on stories `actor` may see whose text matches `q`."""
+    query = parse(q)
+    stmt = select(Comment).where(
+        Comment.is_active.is_(True),
+        Comment.story_id.in_(visible_story_ids(actor)),
+        COMMENTS.matches(_dialect(session), query),
+    )
+    if story_id is not None:
+        stmt = stmt.where(Comment.story_id == story_id)
+    return paginate(session, stmt, model=Comment, page=page, sortable=COMMENT_SORT)
