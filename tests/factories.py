@@ -16,6 +16,8 @@ _counter = itertools.count(1)
 
 @dataclass(frozen=True)
 class TestUser:
+    __test__ = False
+
     id: int
     email: str
     token: str

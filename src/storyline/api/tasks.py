@@ -160,7 +160,7 @@ def create_story_task(
 ) -> Any:
     data = validate(TaskIn, {**body, "story_id": story_id})
     with ctx.db.write() as session:
-        return service.create_task(session, actor=ctx.actor, data=data)
+        return service.create_story_task(session, actor=ctx.actor, story_id=story_id, data=data)
 
 
 @router.get("/stories/{story_id}/tasks/{task_id}", response_model=TaskOut)

@@ -317,6 +317,13 @@ def create_task(session: Session, *, actor: Actor, data: TaskIn) -> Task:
     return task
 
 
+def create_story_task(session: Session, *, actor: Actor, story_id: int, data: TaskIn) -> Task:
+    """The nested POST: the story comes from the path, so an invisible one is
+    a 404 like every other nested resource of it."""
+    get_story(session, actor=actor, story_id=story_id)
+    return create_task(session, actor=actor, data=data.model_copy(update={"story_id": story_id}))
+
+
 _DETAILS = ("title", "project_id", "branch_id", "milestone_id", "link", "story_id")
 
 
