@@ -121,6 +121,101 @@ def create_user(
         print(secret)
 
 
+@admin_app.command("create-token")
+def create_token(
+    email: Annotated[str, typer.Option("--email", help="Email address of the token's owner.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="A label to tell the token apart.")
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="The token may read but not write.")
+    ] = False,
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(
+            "--expires-in-days", min=1, help="Expire after this many days (default: never)."
+        ),
+    ] = None,
+) -> None:
+    """Mint a bearer token for an existing user and print it (shown once)."""
+    from storyline.db import migrate
+    from storyline.services import tokens
+
+    container = build(settings())
+    migrate.upgrade(container.db.engine)
+    with container.db.write() as session:
+        token, secret, user = tokens.admin_create_token(
+            session,
+            email=email,
+            name=name,
+            read_only=read_only,
+            expires_in_days=expires_in_days,
+        )
+        token_id, owner, scope, expires_at = token.id, user.email, token.scope, token.expires_at
+    expiry = f"expires {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else "never expires"
+    console.print(f"Created {scope} token {token_id} for <{owner}>; it {expiry}.")
+    console.print("Token (shown once):")
+    # The secret alone on the last line, so scripts can capture it.
+    print(secret)
+
+
+@admin_app.command("revoke-token")
+def revoke_token(
+    token_id: Annotated[int, typer.Option("--id", help="The token's id.")],
+) -> None:
+    """Revoke (delete) a token; requests that send it are refused from now on."""
+    from storyline.db import migrate
+    from storyline.services import tokens
+
+    container = build(settings())
+    migrate.upgrade(container.db.engine)
+    with container.db.write() as session:
+        token = tokens.admin_revoke_token(session, token_id=token_id)
+        owner_id = token.user_id
+    console.print(f"Revoked token {token_id} of user {owner_id}.")
+
+
+@admin_app.command("list-users")
+def list_users(
+    name: Annotated[str | None, typer.Option("--name", help="Full name contains this.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Email contains this.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many users.")] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many users.")] = 0,
+) -> None:
+    """List users with their roles and how many tokens they hold."""
+    from rich.table import Table
+
+    from storyline.db import migrate
+    from storyline.services import tokens, users
+    from storyline.services.paging import PageRequest
+
+    container = build(settings())
+    migrate.upgrade(container.db.engine)
+    page_request = PageRequest(limit=limit, offset=offset)
+    with container.db.read() as session:
+        page = users.list_users(
+            session,
+            actor=users.OPERATOR,
+            filters=users.UserFilter(full_name=name, email=email),
+            page=page_request,
+        )
+        counts = tokens.count_by_user(session, user_ids=[user.id for user in page.items])
+    table = Table(title=f"Users ({len(page.items)} of {page.total})")
+    for column in ("id", "name", "email", "admin", "active", "tokens", "last login"):
+        table.add_column(column, justify="right" if column in {"id", "tokens"} else "left")
+    for user in page.items:
+        table.add_row(
+            str(user.id),
+            user.full_name or "",
+            user.email or "",
+            "yes" if user.is_superuser else "",
+            "yes" if user.is_active else "no",
+            str(counts.get(user.id, 0)),
+            f"{user.last_login:%Y-%m-%d %H:%M}" if user.last_login else "",
+        )
+    console.print(table)
+
+
 def _version() -> str:
     from storyline import __version__
 

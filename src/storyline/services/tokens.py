@@ -13,11 +13,11 @@ token does not expire.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storyline.db.base import utcnow
@@ -192,6 +192,18 @@ def delete_all_tokens(session: Session, *, actor: Actor, user_id: int) -> int:
     get_user(session, user_id=user_id)
     result = session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def count_by_user(session: Session, *, user_ids: Collection[int]) -> dict[int, int]:
+    """How many tokens each user holds, in one query for a page of users."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(AccessToken.user_id, func.count())
+        .where(AccessToken.user_id.in_(set(user_ids)))
+        .group_by(AccessToken.user_id)
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 # The operator's command line (no actor: the operator has the database).
