@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 
 from storyline.bootstrap import build
+from storyline.cli.bench import bench as bench_command
+from storyline.cli.demo import app as demo_app
 from storyline.cli.elections import app as elections_app
 from storyline.config import Settings
 from storyline.errors import StorylineError
@@ -24,6 +26,8 @@ admin_app = typer.Typer(help="Administer users and tokens.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(elections_app, name="elections")
+app.add_typer(demo_app, name="demo")
+app.command("bench")(bench_command)
 
 console = Console()
 err_console = Console(stderr=True)

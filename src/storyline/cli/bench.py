@@ -1,0 +1,149 @@
+"""`storyline bench`: latency, throughput and concurrency of the API at a tier."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from storyline.errors import InvalidInput
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}x"
+
+
+def bench(
+    tier: Annotated[str, typer.Option(help="S (15k stories) or M (100k).")] = "S",
+    database: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server to use (default: $STORYLINE_BENCH_POSTGRES_URL, "
+            "else postgresql://postgres@127.0.0.1/test); a bench database is created on it."
+        ),
+    ] = None,
+    requests: Annotated[int, typer.Option(help="Measured requests per request type.")] = 200,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Server worker processes (default: 2 on PostgreSQL, 1 on SQLite)."),
+    ] = None,
+    duration: Annotated[float, typer.Option(help="Seconds per throughput measurement.")] = 5.0,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 1,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where cached SQLite databases and server logs go.")
+    ] = Path("var/bench"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Start a real server on 127.0.0.1 against a database loaded with TIER and
+    measure the StoryBoard-compatible API (compared with StoryBoard 1.1.0)."""
+    from storyline import bench as runner
+
+    tier = tier.upper()
+    database = database.lower()
+    if database not in {"sqlite", "postgresql"}:
+        raise InvalidInput.field("database", "must be sqlite or postgresql")
+    if requests < 1 or requests > 100_000:
+        raise InvalidInput.field("requests", "must be between 1 and 100000")
+    if not 0.1 <= duration <= 600:
+        raise InvalidInput.field("duration", "must be between 0.1 and 600 seconds")
+    options = runner.BenchOptions(
+        tier=tier,
+        database=database,
+        url=url,
+        requests=requests,
+        workers=workers,
+        seed=seed,
+        duration=duration,
+        data_dir=data_dir,
+    )
+    progress_console = Console(stderr=True)
+    result = runner.run(options, progress_console)
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2, sort_keys=True))
+        return
+    console = Console()
+    if not console.is_terminal:
+        # Piped output (CI logs, reports) keeps the tables readable.
+        console = Console(width=150)
+    render(result, console)
+
+
+def render(result: object, console: Console) -> None:
+    from storyline.bench import BenchResult
+
+    assert isinstance(result, BenchResult)
+    load = f", loaded in {result.load_seconds:.1f} s" if result.load_seconds else ""
+    table = Table(
+        title=(
+            f"Tier {result.tier}: {result.stories:,} stories on {result.database}, "
+            f"{result.workers} worker(s){load}"
+        )
+    )
+    for name, justify in (
+        ("request", "left"),
+        ("n", "right"),
+        ("median ms", "right"),
+        ("p95 ms", "right"),
+        ("SQL ms", "right"),
+        ("API/SQL", "right"),
+        ("StoryBoard ms", "right"),
+        ("speed-up", "right"),
+        ("errors", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for case in result.cases:
+        table.add_row(
+            case.label,
+            str(case.count),
+            _ms(case.median_ms),
+            _ms(case.p95_ms),
+            _ms(case.sql_ms),
+            _ratio(case.ratio),
+            _ms(case.storyboard_ms),
+            _ratio(case.speedup),
+            str(case.errors) if case.errors else "0",
+        )
+    console.print(table)
+    console.print(
+        "SQL ms: the statements each request issues, run directly through SQLAlchemy "
+        "(reads replayed; writes timed in process, commit included). "
+        "StoryBoard: 1.1.0, 2 cores, 5,000 stories."
+    )
+    throughput = Table(title="Reads: requests per second")
+    throughput.add_column("request")
+    concurrency = sorted({n for rates in result.throughput.values() for n in rates})
+    for n in concurrency:
+        throughput.add_column(f"{n} client{'s' if n > 1 else ''}", justify="right")
+    for name, rates in result.throughput.items():
+        label = next(c.label for c in result.cases if c.name == name)
+        throughput.add_row(label, *(f"{rates.get(n, 0):,.0f}" for n in concurrency))
+    console.print(throughput)
+    if result.throughput_errors:
+        console.print(f"[red]{result.throughput_errors} errors during the throughput runs[/red]")
+    writers = result.writers
+    if "skipped" in writers:
+        console.print(f"Concurrent writers: skipped ({writers['skipped']}).")
+    else:
+        colour = "green" if writers["errors"] == 0 else "red"
+        console.print(
+            f"[{colour}]{writers['writers']} concurrent writers: {writers['writes']} task "
+            f"status updates on shared stories, {writers['errors']} errors, "
+            f"{writers['writes_per_second']:,.0f}/s; story counts consistent: "
+            f"{writers.get('consistent')}[/{colour}]"
+        )
+        for sample in writers["error_samples"]:
+            console.print(f"  {sample}")
+    for case in result.cases:
+        for sample in case.error_samples:
+            console.print(f"[red]{case.label}[/red]: {sample}")
+        if case.sql_method and case.sql_method.startswith(("failed", "request failed")):
+            console.print(f"[yellow]{case.label}[/yellow]: SQL timing {case.sql_method}")
