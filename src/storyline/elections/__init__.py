@@ -1,8 +1,22 @@
 """Counting ranked-ballot elections exactly as CIVS and Debian do.
 
-A pure library: no database, no HTTP.  Everything public is listed in ``__all__``.
+A pure library: no database, no HTTP.  Everything public is listed in ``__all__``;
+the chart and report modules (``storyline.elections.charts``, ``.report``) are
+imported on their own because they load matplotlib.
 """
 
+from storyline.elections.analyses import (
+    BlockShare,
+    PairShare,
+    ProportionalComparison,
+    Rounding,
+    Spread,
+    company_blocks,
+    condorcet_spread,
+    format_percent,
+    partisan_pairs,
+    proportional_comparison,
+)
 from storyline.elections.formats import (
     BallotFileError,
     BltElection,
@@ -48,6 +62,16 @@ from storyline.elections.profile import (
     Profile,
     pairwise,
 )
+from storyline.elections.proportional import (
+    Criterion,
+    IndividualOrder,
+    ProportionalResult,
+    civs_proportional,
+    compare_committees,
+    individual_order,
+    ratings,
+    winning_votes_beatpath,
+)
 
 __all__ = [
     "METHODS",
@@ -55,37 +79,55 @@ __all__ = [
     "NO_OPINION_RANK",
     "Ballot",
     "BallotFileError",
+    "BlockShare",
     "BltElection",
     "CivsBallots",
+    "Criterion",
     "DebianDetails",
     "DebianTally",
     "Defeat",
+    "IndividualOrder",
     "IrvRound",
     "MethodName",
     "MinimaxDetails",
     "OptionCheck",
+    "PairShare",
     "PairwiseMatrix",
     "Profile",
+    "ProportionalComparison",
+    "ProportionalResult",
     "RankedPairsDetails",
     "Result",
+    "Rounding",
     "SchulzeDetails",
     "SeatTie",
+    "Spread",
     "TieBreak",
     "TieRule",
     "Winners",
     "break_ties",
+    "civs_proportional",
+    "company_blocks",
+    "compare_committees",
     "condorcet_irv",
+    "condorcet_spread",
     "count",
     "debian",
+    "format_percent",
+    "individual_order",
     "mam",
     "minimax_pm",
     "pairwise",
+    "partisan_pairs",
+    "proportional_comparison",
     "ranked_pairs",
+    "ratings",
     "read_blt",
     "read_civs",
     "read_civs_ballots",
     "read_debian",
     "schulze",
+    "winning_votes_beatpath",
     "write_blt",
     "write_civs",
     "write_debian",
