@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
 
+from storyline.api.compat import id_last
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.api.events import EventOut
 from storyline.db.models import Comment, Event
@@ -81,7 +82,7 @@ def create_comment(ctx: ContextDep, story_id: int, body: CommentIn) -> Any:
         event, comment = service.create_comment(
             session, actor=ctx.actor, story_id=story_id, data=body
         )
-        return timeline_event_out(event, comment)
+        return id_last(timeline_event_out(event, comment))
 
 
 @router.get("/{story_id:int}/comments/{comment_id:int}", response_model=CommentOut)
