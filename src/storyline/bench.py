@@ -801,8 +801,17 @@ def run(options: BenchOptions, console: Console) -> BenchResult:
             load_seconds=prepared.load_seconds,
         )
         log = options.data_dir / f"server-{os.getpid()}.log"
+        load_before = os.getloadavg()[0]
         with running_server(prepared.url, workers=workers, log_path=log) as base:
             _measure(base, fixture, options, result, console, prepared.url)
+        load_after = os.getloadavg()[0]
+        cores = os.cpu_count() or 1
+        # Timings on a machine busy with other work say little; say so.
+        if max(load_before, load_after) > cores:
+            result.notes.append(
+                f"The machine was busy: load average {load_before:.1f} before and "
+                f"{load_after:.1f} after the run, on {cores} cores."
+            )
         log.unlink(missing_ok=True)
         return result
     finally:

@@ -33,7 +33,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from sqlalchemy import Engine, Table, select, text
+from sqlalchemy import Engine, Table, inspect, select, text
 from sqlalchemy.engine.interfaces import Dialect
 
 from storyline.db.base import Base
@@ -1016,8 +1016,11 @@ def is_empty(engine: Engine) -> bool:
     return True
 
 
-def _loaded_tables() -> list[str]:
-    return [table.name for table in Base.metadata.sorted_tables]
+def _loaded_tables(engine: Engine) -> list[str]:
+    """The model tables present in the database, parents first (a model whose
+    migration has not been applied yet is left alone)."""
+    present = set(inspect(engine).get_table_names())
+    return [table.name for table in Base.metadata.sorted_tables if table.name in present]
 
 
 class _Schema:
@@ -1140,7 +1143,7 @@ def load(
         )
     report = LoadReport(tier=tier, seed=seed, dialect=engine.dialect.name)
     started = time.perf_counter()
-    tables = _loaded_tables()
+    tables = _loaded_tables(engine)
     progress = Progress(
         TextColumn("{task.description:<22}"),
         BarColumn(),

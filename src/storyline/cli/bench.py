@@ -142,6 +142,8 @@ def render(result: object, console: Console) -> None:
         )
         for sample in writers["error_samples"]:
             console.print(f"  {sample}")
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")
     for case in result.cases:
         for sample in case.error_samples:
             console.print(f"[red]{case.label}[/red]: {sample}")
