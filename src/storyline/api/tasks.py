@@ -8,7 +8,10 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.stories import iso, json_response
+from storyline.db.models import Task
 from storyline.services import tasks as service
+from storyline.services.paging import Page
 from storyline.services.tasks import TaskFilter, TaskIn
 from storyline.services.validation import validate
 
@@ -32,6 +35,33 @@ class TaskOut(BaseModel):
     branch_id: int | None
     milestone_id: int | None
     due_dates: list[int] = []
+
+
+def task_json(task: Task) -> dict[str, Any]:
+    """The TaskOut document as plain JSON data, built without a validation
+    pass per task (see api/stories.story_json)."""
+    return {
+        "id": task.id,
+        "created_at": iso(task.created_at),
+        "updated_at": iso(task.updated_at),
+        "title": task.title,
+        "status": task.status,
+        "priority": task.priority,
+        "creator_id": task.creator_id,
+        "story_id": task.story_id,
+        "link": task.link,
+        "project_id": task.project_id,
+        "assignee_id": task.assignee_id,
+        "branch_id": task.branch_id,
+        "milestone_id": task.milestone_id,
+        "due_dates": [],
+    }
+
+
+def _page_response(page: Page[Task]) -> Response:
+    response = json_response([task_json(task) for task in page.items])
+    set_page_headers(response, page)
+    return response
 
 
 def task_filter(
@@ -95,13 +125,12 @@ def _writable(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/tasks", response_model=list[TaskOut])
-def list_tasks(ctx: ContextDep, paging: PageDep, filters: TaskFilterDep, response: Response) -> Any:
+def list_tasks(ctx: ContextDep, paging: PageDep, filters: TaskFilterDep) -> Any:
     with ctx.db.read() as session:
         page = service.list_tasks(
             session, actor=ctx.actor, filters=filters, page=paging.request(ctx.settings)
         )
-    set_page_headers(response, page)
-    return page.items
+        return _page_response(page)
 
 
 @router.post("/tasks", response_model=TaskOut)
@@ -140,7 +169,6 @@ def list_story_tasks(
     story_id: int,
     paging: PageDep,
     filters: Annotated[TaskFilter, Depends(nested_task_filter)],
-    response: Response,
 ) -> Any:
     with ctx.db.read() as session:
         page = service.list_story_tasks(
@@ -150,8 +178,7 @@ def list_story_tasks(
             filters=filters,
             page=paging.request(ctx.settings),
         )
-    set_page_headers(response, page)
-    return page.items
+        return _page_response(page)
 
 
 @router.post("/stories/{story_id}/tasks", response_model=TaskOut)
@@ -186,4 +213,4 @@ def delete_story_task(ctx: ContextDep, story_id: int, task_id: int) -> Response:
     return Response(status_code=204)
 
 
-__all__ = ["TaskFilterDep", "TaskOut", "router", "task_filter"]
+__all__ = ["TaskFilterDep", "TaskOut", "router", "task_filter", "task_json"]

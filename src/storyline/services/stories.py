@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, delete, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -224,36 +224,55 @@ class StoryView:
         return story_lifecycle(self.counts)
 
 
+# Built once: the page loaders run on every list, and an expanding bind
+# parameter keeps one cached statement whatever the page size. Rows are
+# sorted in Python because an ORDER BY on the joined table makes SQLite walk
+# that whole table instead of the page's few links.
+_PAGE_IDS: BindParameter[int] = bindparam("story_ids", expanding=True)
+_TAGS_OF = (
+    select(StoryTag.story_id, Tag.name)
+    .join(Tag, Tag.id == StoryTag.tag_id)
+    .where(StoryTag.story_id.in_(_PAGE_IDS))
+)
+_USERS_OF = (
+    select(StoryAclUser.story_id, User)
+    .join(User, User.id == StoryAclUser.user_id)
+    .where(StoryAclUser.story_id.in_(_PAGE_IDS))
+)
+_TEAMS_OF = (
+    select(StoryAclTeam.story_id, Team)
+    .join(Team, Team.id == StoryAclTeam.team_id)
+    .where(StoryAclTeam.story_id.in_(_PAGE_IDS))
+)
+
+
 def load_story_views(session: Session, stories: Sequence[Story]) -> list[StoryView]:
     """Tags, ACL users and ACL teams for many stories: one query each."""
     if not stories:
         return []
-    ids = [story.id for story in stories]
+    params = {"story_ids": [story.id for story in stories]}
     tags: dict[int, list[str]] = defaultdict(list)
-    for story_id, name in session.execute(
-        select(StoryTag.story_id, Tag.name)
-        .join(Tag, Tag.id == StoryTag.tag_id)
-        .where(StoryTag.story_id.in_(ids))
-        .order_by(Tag.name)
-    ):
+    for story_id, name in session.execute(_TAGS_OF, params):
         tags[story_id].append(name)
     users: dict[int, list[User]] = defaultdict(list)
-    for story_id, user in session.execute(
-        select(StoryAclUser.story_id, User)
-        .join(User, User.id == StoryAclUser.user_id)
-        .where(StoryAclUser.story_id.in_(ids))
-        .order_by(User.id)
-    ):
+    for story_id, user in session.execute(_USERS_OF, params):
         users[story_id].append(user)
     teams: dict[int, list[Team]] = defaultdict(list)
-    for story_id, team in session.execute(
-        select(StoryAclTeam.story_id, Team)
-        .join(Team, Team.id == StoryAclTeam.team_id)
-        .where(StoryAclTeam.story_id.in_(ids))
-        .order_by(Team.id)
-    ):
+    for story_id, team in session.execute(_TEAMS_OF, params):
         teams[story_id].append(team)
-    return [StoryView(s, tags[s.id], users[s.id], teams[s.id]) for s in stories]
+    return [
+        StoryView(
+            s,
+            sorted(tags[s.id]),
+            sorted(users[s.id], key=_by_id),
+            sorted(teams[s.id], key=_by_id),
+        )
+        for s in stories
+    ]
+
+
+def _by_id(row: User | Team) -> int:
+    return row.id
 
 
 def list_stories(
