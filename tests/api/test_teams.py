@@ -96,12 +96,14 @@ def test_members(client: TestClient, factory: Factory) -> None:
     # The id may also come in the query string or the body.
     assert client.put(url, params={"user_id": bob.id}, headers=admin.headers).status_code == 200
     members = client.get(url).json()
+    assert client.get(f"{url}/{bob.id}").json()["id"] == bob.id
     assert [m["id"] for m in members] == [alice.id, bob.id]
     # Members are users: private fields stay hidden from anonymous readers.
     assert all(m["email"] is None for m in members)
     assert client.get(url, headers=alice.headers).json()[0]["email"] == alice.email
     assert client.delete(f"{url}/{bob.id}", headers=admin.headers).status_code == 204
     assert client.delete(f"{url}/{bob.id}", headers=admin.headers).status_code == 404
+    assert client.get(f"{url}/{bob.id}").status_code == 404
     assert client.put(url, json={"user_id": bob.id}, headers=admin.headers).status_code == 200
     removed = client.request("DELETE", url, params={"user_id": bob.id}, headers=admin.headers)
     assert removed.status_code == 204

@@ -75,6 +75,14 @@ def list_team_users(ctx: ContextDep, team_id: int) -> Any:
     return users_out(members, ctx.actor)
 
 
+# python-storyboardclient reads a member back after adding it.
+@router.get("/{team_id:int}/users/{user_id:int}", response_model=UserOut)
+def get_team_user(ctx: ContextDep, team_id: int, user_id: int) -> Any:
+    with ctx.db.read() as session:
+        user = service.team_user(session, team_id=team_id, user_id=user_id)
+    return UserOut.of(user, ctx.actor)
+
+
 @router.put("/{team_id:int}/users", response_model=UserOut)
 def add_team_user_by_query(
     ctx: ContextDep, team_id: int, user_id: int | None = None, body: MemberRef | None = None

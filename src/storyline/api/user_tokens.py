@@ -24,13 +24,17 @@ class TokenOut(BaseModel):
     created_at: Timestamp
     updated_at: Timestamp | None
     user_id: int
-    access_token: str | None
     prefix: str
     name: str | None
     scope: str
     expires_in: int | None
     expires_at: Timestamp | None
     last_used_at: Timestamp | None
+    # Last on purpose: python-storyboardclient reads a field it does not
+    # know (any of Storyline's) by fetching the token again, and copies that
+    # answer, without the secret, over what it has read so far. Fields read
+    # after that fetch are kept, so the secret must come after Storyline's.
+    access_token: str | None
 
     @classmethod
     def of(cls, token: AccessToken, secret: str | None = None) -> TokenOut:

@@ -136,6 +136,22 @@ def team_users(session: Session, *, team_id: int) -> Sequence[User]:
     return session.scalars(stmt).all()
 
 
+def team_user(session: Session, *, team_id: int, user_id: int) -> User:
+    """One member; NotFound when the user is not in the team."""
+    get_team(session, ref=team_id)
+    user = session.scalars(
+        select(User)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(TeamMembership.team_id == team_id, User.id == user_id)
+    ).one_or_none()
+    if user is None:
+        raise NotFound(
+            f"user {user_id} is not in team {team_id}",
+            details={"resource": "user", "id": str(user_id)},
+        )
+    return user
+
+
 def add_user(session: Session, *, actor: Actor, team_id: int, user_id: int) -> User:
     """Add a member; adding a member twice is not an error."""
     require_superuser(actor)
