@@ -7,9 +7,11 @@ from fastapi.responses import RedirectResponse
 
 from storyline import __version__
 from storyline.api import (
+    branches,
     comments,
     errors,
     events,
+    milestones,
     project_groups,
     projects,
     search,
@@ -34,6 +36,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     project_groups.router,
     comments.router,
     tags.router,
+    branches.router,
+    milestones.router,
     stories.router,
     tasks.router,
     events.router,
