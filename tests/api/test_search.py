@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.factories import Factory
+from tests.factories import Factory, TestUser
 
 
 def _ids(response: Any) -> list[int]:
@@ -79,9 +79,18 @@ def test_project_search_filters_paging_and_sort(
         "/v1/projects/search", params={**q, "sort_field": "name", "sort_dir": "desc"}
     )
     assert _ids(by_name) == [projects["swift"], projects["nova"], projects["neutron"]]
-    filtered = client.get("/v1/projects/search", params={**q, "name": "/n"})
-    assert _ids(filtered) == [projects["nova"], projects["neutron"]]
-    assert filtered.headers["X-Total"] == "2"
+    admin = factory.admin()
+    group = client.post("/v1/project_groups", json={"name": "compute"}, headers=admin.headers)
+    assert group.status_code == 200, group.text
+    group_id = group.json()["id"]
+    for key in ("nova", "storyline"):
+        added = client.put(
+            f"/v1/project_groups/{group_id}/projects/{projects[key]}", headers=admin.headers
+        )
+        assert added.status_code == 200, added.text
+    filtered = client.get("/v1/projects/search", params={**q, "project_group_id": group_id})
+    assert _ids(filtered) == [projects["nova"]]
+    assert filtered.headers["X-Total"] == "1"
 
 
 def test_project_search_sees_updates(
@@ -108,7 +117,7 @@ def test_project_search_sees_updates(
         ({"q": "-red"}, "only excludes"),
     ],
 )
-@pytest.mark.parametrize("resource", ["projects"])
+@pytest.mark.parametrize("resource", ["projects", "stories", "tasks", "users"])
 def test_unsearchable_q_is_a_clear_400(
     client: TestClient, resource: str, params: dict[str, str], fragment: str
 ) -> None:
@@ -127,3 +136,201 @@ def test_unknown_sort_field_and_argument_are_refused(
     assert bad_sort.status_code == 400
     unknown = client.get("/v1/projects/search", params={"q": "nova", "title": "x"})
     assert unknown.status_code == 400
+
+
+# Stories and tasks
+
+
+@pytest.fixture
+def tracker(factory: Factory) -> dict[str, Any]:
+    admin = factory.admin()
+    alice = factory.user(name="Alice Frobisher")
+    bob = factory.user(name="Bob Widget")
+    nova = factory.project(admin, name="openstack/nova")
+    swift = factory.project(admin, name="openstack/swift")
+    crash = factory.story(
+        alice, title="Frobnicator crashes on start", description="Stack trace attached"
+    )
+    leak = factory.story(alice, title="Memory leak", description="The frobnicator leaks memory")
+    button = factory.story(bob, title="Big red button does nothing", tags=["ui"])
+    secret = factory.story(
+        alice, title="Frobnicator secret key disclosure", private=True, users=[alice.id]
+    )
+    tasks = {
+        "crash_nova": factory.task(
+            alice, story_id=crash["id"], project_id=nova["id"], title="Fix frobnicator startup"
+        ),
+        "crash_swift": factory.task(
+            alice, story_id=crash["id"], project_id=swift["id"], title="Backport frobnicator fix"
+        ),
+        "button": factory.task(
+            bob, story_id=button["id"], project_id=swift["id"], title="Wire the red button"
+        ),
+        "secret": factory.task(
+            alice, story_id=secret["id"], project_id=nova["id"], title="Rotate frobnicator keys"
+        ),
+    }
+    return {
+        "admin": admin,
+        "alice": alice,
+        "bob": bob,
+        "nova": nova["id"],
+        "swift": swift["id"],
+        "crash": crash["id"],
+        "leak": leak["id"],
+        "button": button["id"],
+        "secret": secret["id"],
+        "tasks": {key: task["id"] for key, task in tasks.items()},
+    }
+
+
+def _stories(client: TestClient, user: TestUser | None = None, **params: Any) -> Any:
+    headers = user.headers if user else {}
+    return client.get("/v1/stories/search", params=params, headers=headers)
+
+
+def test_story_search_title_and_description_prefixes(
+    client: TestClient, tracker: dict[str, Any]
+) -> None:
+    found = _stories(client, q="frob")
+    assert _ids(found) == [tracker["crash"], tracker["leak"]]
+    assert found.headers["X-Total"] == "2"
+    body = found.json()[0]
+    assert body["title"] == "Frobnicator crashes on start"
+    assert body["status"] == "active"
+    assert {"key": "todo", "count": 2} in body["task_statuses"]
+    assert _ids(_stories(client, q='"red button"')) == [tracker["button"]]
+    assert _ids(_stories(client, q="frob -leak")) == [tracker["crash"]]
+    assert _ids(_stories(client, q="frob memory")) == [tracker["leak"]]
+    assert _ids(_stories(client, q='"frobnicator leaks memory"')) == [tracker["leak"]]
+
+
+def test_private_stories_are_found_only_by_those_who_may_see_them(
+    client: TestClient, factory: Factory, tracker: dict[str, Any]
+) -> None:
+    expected_public = [tracker["crash"], tracker["leak"]]
+    anonymous = _stories(client, q="frob")
+    assert _ids(anonymous) == expected_public
+    assert anonymous.headers["X-Total"] == "2"
+    stranger = _stories(client, factory.user(), q="frob")
+    assert _ids(stranger) == expected_public
+    assert stranger.headers["X-Total"] == "2"
+    for who in ("alice", "admin"):
+        seen = _stories(client, tracker[who], q="frob")
+        assert _ids(seen) == [*expected_public, tracker["secret"]]
+        assert seen.headers["X-Total"] == "3"
+    assert _ids(_stories(client, q="secret")) == []
+    # Its tasks too.
+    tasks = client.get("/v1/tasks/search", params={"q": "rotate"})
+    assert _ids(tasks) == []
+    assert tasks.headers["X-Total"] == "0"
+    own = client.get("/v1/tasks/search", params={"q": "rotate"}, headers=tracker["alice"].headers)
+    assert _ids(own) == [tracker["tasks"]["secret"]]
+
+
+def test_story_search_combines_q_with_the_list_filters(
+    client: TestClient, tracker: dict[str, Any]
+) -> None:
+    alice = tracker["alice"]
+    assert _ids(_stories(client, q="frob", project_id=tracker["swift"])) == [tracker["crash"]]
+    assert _ids(_stories(client, q="button", project_id=tracker["nova"])) == []
+    assert _ids(_stories(client, q="big", tags=["ui"])) == [tracker["button"]]
+    assert _ids(_stories(client, q="frob", tags=["ui"])) == []
+    assert _ids(_stories(client, q="frob", status=["invalid"])) == [tracker["leak"]]
+    assert _ids(_stories(client, q="frob", creator_id=tracker["bob"].id)) == []
+    assert _ids(_stories(client, alice, q="frob", project_id=tracker["nova"])) == [
+        tracker["crash"],
+        tracker["secret"],
+    ]
+    refused = _stories(client, q="frob", title="x")
+    assert refused.status_code == 400
+    assert "title" in refused.json()["message"]
+    bad_status = _stories(client, q="frob", status=["open"])
+    assert bad_status.status_code == 400
+
+
+def test_story_search_paging_and_sort(client: TestClient, tracker: dict[str, Any]) -> None:
+    admin = tracker["admin"]
+    everything = [tracker["crash"], tracker["leak"], tracker["secret"]]
+    first = _stories(client, admin, q="frob", limit=2)
+    assert _ids(first) == everything[:2]
+    assert first.headers["X-Total"] == "3"
+    assert first.headers["X-Limit"] == "2"
+    rest = _stories(client, admin, q="frob", limit=2, marker=everything[1])
+    assert _ids(rest) == everything[2:]
+    assert rest.headers["X-Total"] == "3"
+    assert _ids(_stories(client, admin, q="frob", offset=1)) == everything[1:]
+    by_title = _stories(client, admin, q="frob", sort_field="title", sort_dir="asc")
+    assert _ids(by_title) == [tracker["crash"], tracker["secret"], tracker["leak"]]
+    newest = _stories(client, admin, q="frob", sort_dir="desc", limit=1)
+    assert _ids(newest) == [tracker["secret"]]
+    assert _stories(client, q="frob", sort_field="nope").status_code == 400
+
+
+def test_story_search_follows_edits_and_deletes(
+    client: TestClient, tracker: dict[str, Any]
+) -> None:
+    alice, admin = tracker["alice"], tracker["admin"]
+    changed = client.put(
+        f"/v1/stories/{tracker['leak']}", json={"title": "Quux overflow"}, headers=alice.headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert _ids(_stories(client, q="quux")) == [tracker["leak"]]
+    assert _ids(_stories(client, q="memory")) == [tracker["leak"]]
+    assert _ids(_stories(client, q="leak")) == [tracker["leak"]]  # "leaks" in the description
+    assert _ids(_stories(client, q='"memory leak"')) == []
+    deleted = client.delete(f"/v1/stories/{tracker['crash']}", headers=admin.headers)
+    assert deleted.status_code == 204
+    assert _ids(_stories(client, q="stack")) == []
+
+
+def test_task_search_with_filters_paging_and_sort(
+    client: TestClient, tracker: dict[str, Any]
+) -> None:
+    tasks = tracker["tasks"]
+
+    def search(**params: Any) -> list[int]:
+        return _ids(client.get("/v1/tasks/search", params=params))
+
+    response = client.get("/v1/tasks/search", params={"q": "frob"})
+    assert _ids(response) == [tasks["crash_nova"], tasks["crash_swift"]]
+    assert response.headers["X-Total"] == "2"
+    assert response.json()[0]["title"] == "Fix frobnicator startup"
+    assert search(q="frob", project_id=tracker["swift"]) == [tasks["crash_swift"]]
+    assert search(q="frob", story_id=tracker["crash"], status=["todo"]) == [
+        tasks["crash_nova"],
+        tasks["crash_swift"],
+    ]
+    assert search(q="frob", status=["merged"]) == []
+    assert search(q="red -frob") == [tasks["button"]]
+    assert search(q="frob", sort_field="title") == [tasks["crash_swift"], tasks["crash_nova"]]
+    assert search(q="frob", limit=1, marker=tasks["crash_nova"]) == [tasks["crash_swift"]]
+    assert client.get("/v1/tasks/search", params={"q": "x", "title": "x"}).status_code == 400
+
+
+# Users
+
+
+def test_user_search_by_name_and_private_email(
+    client: TestClient, factory: Factory, tracker: dict[str, Any]
+) -> None:
+    alice, bob, admin = tracker["alice"], tracker["bob"], tracker["admin"]
+    found = client.get("/v1/users/search", params={"q": "frob"})
+    assert _ids(found) == [alice.id]
+    assert found.headers["X-Total"] == "1"
+    assert found.json()[0]["email"] is None
+    assert _ids(client.get("/v1/users/search", params={"q": "alice frob"})) == [alice.id]
+    assert _ids(client.get("/v1/users/search", params={"q": "user -widget"})) == []
+    # Email addresses are private: only administrators find users by them.
+    local_part = alice.email.split("@")[0]
+    assert _ids(client.get("/v1/users/search", params={"q": local_part})) == []
+    by_admin = client.get("/v1/users/search", params={"q": alice.email}, headers=admin.headers)
+    assert _ids(by_admin) == [alice.id]
+    assert by_admin.json()[0]["email"] == alice.email
+    filtered = client.get("/v1/users/search", params={"q": "bob", "email": "example"})
+    assert filtered.status_code == 403
+    ordered = client.get(
+        "/v1/users/search",
+        params={"q": "b", "sort_field": "full_name", "sort_dir": "desc"},
+    )
+    assert _ids(ordered) == [bob.id]

@@ -21,16 +21,21 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, func, literal, literal_column, select, table
+from sqlalchemy import ColumnElement, column, func, literal, literal_column, select, table
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from storyline.db.models import Comment, Project, User
+from storyline.db.models import Comment, Project, Story, Task, User
+from storyline.services import comments as comment_service
 from storyline.services import projects as project_service
+from storyline.services import stories as story_service
+from storyline.services import tasks as task_service
 from storyline.services import users as user_service
-from storyline.services.access import Actor, visible_story_ids
+from storyline.services.access import Actor
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.projects import ProjectFilter
 from storyline.services.search_query import SearchQuery, parse
+from storyline.services.stories import StoryFilter, StoryView
+from storyline.services.tasks import TaskFilter
 from storyline.services.users import UserFilter
 
 # Migration 0002 turns the same characters into spaces in its PostgreSQL
@@ -87,6 +92,8 @@ class Searchable:
         return self.id_column.in_(hits)
 
 
+STORIES = Searchable("stories_fts", Story.id, (Story.title, Story.description))
+TASKS = Searchable("tasks_fts", Task.id, (Task.title,))
 PROJECTS = Searchable("projects_fts", Project.id, (Project.name, Project.description))
 # Email addresses are private (see services/users.py): only administrators
 # search them; everyone else searches names, with an index of their own.
@@ -99,9 +106,29 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def matching(session: Session, stmt: Select[Any], target: Searchable, q: str) -> Select[Any]:
-    """`stmt` narrowed to the rows whose indexed text matches the query `q`."""
-    return stmt.where(target.matches(_dialect(session), parse(q)))
+def search_stories(
+    session: Session, *, actor: Actor, q: str | None, filters: StoryFilter, page: PageRequest
+) -> Page[StoryView]:
+    """Stories `actor` may see, matching `filters` and, in title or
+    description, the query `q`. Private stories the actor may not see are
+    neither listed nor counted: the list's visibility clause is part of both
+    statements."""
+    query = parse(q)
+    stmt = story_service.story_query(actor, filters).where(
+        STORIES.matches(_dialect(session), query)
+    )
+    result = paginate(session, stmt, model=Story, page=page, sortable=story_service.STORY_SORT)
+    views = story_service.load_story_views(session, result.items)
+    return Page(items=views, total=result.total, request=page)
+
+
+def search_tasks(
+    session: Session, *, actor: Actor, q: str | None, filters: TaskFilter, page: PageRequest
+) -> Page[Task]:
+    """Tasks of stories `actor` may see, matching `filters` and, in the title, `q`."""
+    query = parse(q)
+    stmt = task_service.task_query(actor, filters).where(TASKS.matches(_dialect(session), query))
+    return paginate(session, stmt, model=Task, page=page, sortable=task_service.TASK_SORT)
 
 
 def search_projects(
@@ -122,13 +149,6 @@ def search_users(
     return paginate(session, stmt, model=User, page=page, sortable=user_service.sortable_for(actor))
 
 
-COMMENT_SORT: dict[str, InstrumentedAttribute[Any]] = {
-    "id": Comment.id,
-    "created_at": Comment.created_at,
-    "updated_at": Comment.updated_at,
-}
-
-
 def search_comments(
     session: Session,
     *,
@@ -137,13 +157,10 @@ def search_comments(
     page: PageRequest,
     story_id: int | None = None,
 ) -> Page[Comment]:
-    """Active comments on stories `actor` may see whose text matches `q`."""
+    """Comments on stories `actor` may see (optionally one story) whose text
+    matches `q`. StoryBoard had this search but no route reached it."""
     query = parse(q)
-    stmt = select(Comment).where(
-        Comment.is_active.is_(True),
-        Comment.story_id.in_(visible_story_ids(actor)),
-        COMMENTS.matches(_dialect(session), query),
+    stmt = comment_service.comment_query(actor, story_id=story_id).where(
+        COMMENTS.matches(_dialect(session), query)
     )
-    if story_id is not None:
-        stmt = stmt.where(Comment.story_id == story_id)
-    return paginate(session, stmt, model=Comment, page=page, sortable=COMMENT_SORT)
+    return paginate(session, stmt, model=Comment, page=page, sortable=comment_service.COMMENT_SORT)
