@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
@@ -13,10 +14,19 @@ from sqlalchemy import func, select, text
 from storyline.bootstrap import Container
 from storyline.errors import InvalidInput
 from storyline.services import search
+from storyline.services.access import Actor
+from storyline.services.paging import PageRequest
 from storyline.services.search_query import parse
-from tests.factories import Factory
+from tests.factories import Factory, TestUser
 
-TARGETS = [search.PROJECTS, search.USERS, search.USER_NAMES, search.COMMENTS]
+TARGETS = [
+    search.STORIES,
+    search.TASKS,
+    search.PROJECTS,
+    search.USERS,
+    search.USER_NAMES,
+    search.COMMENTS,
+]
 
 # Characters with a meaning to one of the query syntaxes, plus a few that the
 # tokenizers treat differently.
@@ -30,7 +40,11 @@ SYNTAX = st.text(
 
 def _count(container: Container, target: search.Searchable, q: str) -> int:
     with container.db.read() as session:
-        stmt = select(func.count()).where(target.matches(container.db.dialect, parse(q)))
+        stmt = (
+            select(func.count())
+            .select_from(target.id_column.class_)
+            .where(target.matches(container.db.dialect, parse(q)))
+        )
         return session.scalar(stmt) or 0
 
 
@@ -75,16 +89,71 @@ def _plan(container: Container, stmt: Any) -> str:
 @pytest.mark.parametrize(
     ("target", "index"),
     [
-        (search.PROJECTS, "ix_projects_fts"),
-        (search.USERS, "ix_users_fts"),
-        (search.USER_NAMES, "ix_users_full_name_fts"),
-        (search.COMMENTS, "ix_comments_fts"),
+        (search.STORIES, "ix_stories_search_fts"),
+        (search.TASKS, "ix_tasks_search_fts"),
+        (search.PROJECTS, "ix_projects_search_fts"),
+        (search.USERS, "ix_users_search_fts"),
+        (search.USER_NAMES, "ix_users_name_search_fts"),
+        (search.COMMENTS, "ix_comments_search_fts"),
     ],
 )
-def test_postgresql_uses_the_expression_indexes(
+def test_postgresql_uses_the_gin_indexes(
     container: Container, target: search.Searchable, index: str
 ) -> None:
     if container.db.dialect != "postgresql":
-        pytest.skip("expression indexes are PostgreSQL's")
+        pytest.skip("the GIN indexes are PostgreSQL's")
     stmt = select(target.id_column).where(target.matches("postgresql", parse("frob")))
     assert index in _plan(container, stmt)
+
+
+def _comment(client: TestClient, user: TestUser, story_id: int, content: str) -> None:
+    response = client.post(
+        f"/v1/stories/{story_id}/comments", json={"content": content}, headers=user.headers
+    )
+    assert response.status_code == 200, response.text
+
+
+def _comment_ids(container: Container, actor: Actor, q: str, **kwargs: Any) -> list[int]:
+    with container.db.read() as session:
+        page = search.search_comments(
+            session, actor=actor, q=q, page=PageRequest(limit=10), **kwargs
+        )
+        return [comment.story_id for comment in page.items]
+
+
+def test_comment_search_respects_the_visibility_gate(
+    container: Container, client: TestClient, factory: Factory
+) -> None:
+    alice, stranger = factory.user(), factory.user()
+    public = factory.story(alice, title="Public")
+    private = factory.story(alice, title="Private", private=True)
+    other = factory.story(alice, title="Other")
+    _comment(client, alice, public["id"], "The frobnicator fails again")
+    _comment(client, alice, private["id"], "Frobnicator key leaked")
+    _comment(client, alice, other["id"], "Unrelated")
+    as_alice = Actor(user_id=alice.id, can_write=True)
+    assert _comment_ids(container, Actor(), "frob") == [public["id"]]
+    assert _comment_ids(container, Actor(user_id=stranger.id), "frob") == [public["id"]]
+    assert _comment_ids(container, as_alice, "frob") == [public["id"], private["id"]]
+    assert _comment_ids(container, as_alice, "frob", story_id=private["id"]) == [private["id"]]
+    assert _comment_ids(container, as_alice, "frob -leaked") == [public["id"]]
+
+
+def test_indexes_follow_cascading_deletes(
+    container: Container, client: TestClient, factory: Factory
+) -> None:
+    admin = factory.admin()
+    project = factory.project(admin, description="frobnicator home")
+    story = factory.story(admin, title="Frobnicator story")
+    factory.task(admin, story_id=story["id"], project_id=project["id"], title="Frobnicate it")
+    _comment(client, admin, story["id"], "frobnicator comment")
+    assert client.delete(f"/v1/stories/{story['id']}", headers=admin.headers).status_code == 204
+    for target in (search.STORIES, search.TASKS, search.COMMENTS):
+        assert _count(container, target, "frob") == 0
+    if container.db.dialect == "sqlite":
+        # FTS5 compares its index with the content tables.
+        with container.db.engine.begin() as conn:
+            for table in ("stories", "tasks", "comments", "projects", "users"):
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table}_fts({table}_fts) VALUES ('integrity-check')"
+                )

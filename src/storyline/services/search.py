@@ -2,23 +2,22 @@
 
 Each search reuses the list query of its resource (the same filters, the same
 visibility gate) and adds a condition that the database answers from its
-full-text index: an FTS5 table on SQLite, a GIN expression index on
-PostgreSQL (both created by migration 0002). Sorting, paging and the count
-are the list's own (`paginate`): one statement for the page and one for the
-total, whatever the number of matches. StoryBoard instead pulled every
-candidate id into Python first.
+full-text index: an FTS5 table on SQLite, a GIN-indexed stored tsvector
+column on PostgreSQL (both created by migration 0002). Sorting, paging and
+the count are the list's own (`paginate`): one statement for the page and one
+for the total, whatever the number of matches. StoryBoard instead pulled
+every candidate id into Python first.
 
 Order: by `sort_field`, `id` ascending unless asked otherwise, as in
-StoryBoard. Relevance ranking would need every match scored before the first
-page can be cut (on PostgreSQL by recomputing each match's tsvector), its
-cost would grow with the number of matches, and `marker` paging could not
-continue it.
+StoryBoard. Relevance ranking was left out: every match would have to be
+scored before the first page could be cut, so a common word would cost as
+much as sorting all matches, and `marker` paging (keyset on the sort column)
+could not continue an order that is not a column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
 from typing import Any
 
 from sqlalchemy import ColumnElement, column, func, literal, literal_column, select, table
@@ -38,50 +37,28 @@ from storyline.services.stories import StoryFilter, StoryView
 from storyline.services.tasks import TaskFilter
 from storyline.services.users import UserFilter
 
-# Migration 0002 turns the same characters into spaces in its PostgreSQL
-# index expressions; the two lists must stay equal, or the planner stops
-# using the indexes (tests/api/test_search.py checks the plan).
-PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-# Constants are rendered into the SQL text, not bound: an expression index
-# only matches an expression with the same constants.
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
-_PUNCTUATION: ColumnElement[str] = literal_column(_sql_string(PUNCTUATION))
-_SPACES: ColumnElement[str] = literal_column(_sql_string(" " * len(PUNCTUATION)))
-_EMPTY: ColumnElement[str] = literal_column("''")
-_SPACE: ColumnElement[str] = literal_column("' '")
 
 
 @dataclass(frozen=True)
 class Searchable:
-    """A table with a full-text index: the FTS5 table that shadows it on
-    SQLite, and the columns of the indexed document on PostgreSQL."""
+    """A table with a full-text index: on SQLite the FTS5 table that shadows
+    it, on PostgreSQL the stored tsvector column (both from migration 0002)."""
 
-    fts_table: str
+    table: str
     id_column: InstrumentedAttribute[int]
-    columns: tuple[InstrumentedAttribute[Any], ...]
-    # On SQLite: search only these FTS5 columns (None: all of them). The
-    # PostgreSQL index for the same subset has the same columns.
+    fts_table: str
+    pg_column: str = "search_fts"
+    # On SQLite: search only these FTS5 columns (None: all of them); it must
+    # be the same document as `pg_column`.
     fts_columns: tuple[str, ...] | None = None
-
-    def _document(self) -> ColumnElement[Any]:
-        parts: list[ColumnElement[Any]] = []
-        for index, col in enumerate(self.columns):
-            if index:
-                parts.append(_SPACE)
-            parts.append(func.coalesce(col, _EMPTY))
-        text = reduce(lambda left, right: left.op("||")(right), parts)
-        return func.to_tsvector(_SIMPLE, func.translate(text, _PUNCTUATION, _SPACES))
 
     def matches(self, dialect: str, query: SearchQuery) -> ColumnElement[bool]:
         if dialect == "postgresql":
+            # Not a model column (see the migration), hence named in SQL.
+            vector: ColumnElement[Any] = literal_column(f"{self.table}.{self.pg_column}")
             tsquery = func.to_tsquery(_SIMPLE, literal(query.tsquery()))
-            return self._document().bool_op("@@")(tsquery)
+            return vector.bool_op("@@")(tsquery)
         expression = query.fts5()
         if self.fts_columns is not None:
             expression = "{" + " ".join(self.fts_columns) + "} : (" + expression + ")"
@@ -92,14 +69,16 @@ class Searchable:
         return self.id_column.in_(hits)
 
 
-STORIES = Searchable("stories_fts", Story.id, (Story.title, Story.description))
-TASKS = Searchable("tasks_fts", Task.id, (Task.title,))
-PROJECTS = Searchable("projects_fts", Project.id, (Project.name, Project.description))
+STORIES = Searchable("stories", Story.id, "stories_fts")
+TASKS = Searchable("tasks", Task.id, "tasks_fts")
+PROJECTS = Searchable("projects", Project.id, "projects_fts")
 # Email addresses are private (see services/users.py): only administrators
-# search them; everyone else searches names, with an index of their own.
-USERS = Searchable("users_fts", User.id, (User.full_name, User.email))
-USER_NAMES = Searchable("users_fts", User.id, (User.full_name,), fts_columns=("full_name",))
-COMMENTS = Searchable("comments_fts", Comment.id, (Comment.content,))
+# search them; everyone else searches names alone.
+USERS = Searchable("users", User.id, "users_fts")
+USER_NAMES = Searchable(
+    "users", User.id, "users_fts", pg_column="name_search_fts", fts_columns=("full_name",)
+)
+COMMENTS = Searchable("comments", Comment.id, "comments_fts")
 
 
 def _dialect(session: Session) -> str:
