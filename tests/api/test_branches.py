@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from tests.factories import Factory
 from tests.sbclient import storyboard_client
@@ -175,3 +176,37 @@ def test_python_storyboardclient_branches(client: TestClient, factory: Factory) 
     assert updated.expired is True
     assert updated.expiration_date is not None
     assert sb.branches.get(created.id).name == "stable/x"
+
+
+def test_lists_cost_the_same_number_of_queries_for_any_page_size(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.admin()
+    small, large = factory.project(admin), factory.project(admin)
+    master = _master(client, large["id"])
+    for i in range(20):
+        body = {"name": f"stable/{i}", "project_id": large["id"]}
+        client.post("/v1/branches", json=body, headers=admin.headers)
+        body = {"name": f"m{i}", "branch_id": master["id"]}
+        client.post("/v1/milestones", json=body, headers=admin.headers)
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    def queries(path: str, params: dict[str, Any], expected: int) -> int:
+        statements.clear()
+        event.listen(factory.container.db.engine, "before_cursor_execute", count)
+        try:
+            assert len(client.get(path, params=params).json()) == expected
+        finally:
+            event.remove(factory.container.db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    assert queries("/v1/branches", {"project_id": small["id"]}, 1) == queries(
+        "/v1/branches", {"project_id": large["id"]}, 21
+    )
+    small_master = _master(client, small["id"])["id"]
+    assert queries("/v1/milestones", {"branch_id": small_master}, 0) == queries(
+        "/v1/milestones", {"branch_id": master["id"]}, 20
+    )
