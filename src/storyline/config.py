@@ -6,7 +6,10 @@ server, the worker and the CLI when they start, and tests build their own.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,89 @@ def _int(value: str, name: str, minimum: int) -> int:
     return number
 
 
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass(frozen=True, kw_only=True)
+class OidcProvider:
+    """One OpenID Connect provider that people may sign in with."""
+
+    # The short name in URLs (/login/oidc/NAME, /auth/callback/NAME).
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    display_name: str
+    scopes: str = "openid email profile"
+
+
+_PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_PROVIDER_ENV = re.compile(r"^STORYLINE_OIDC_([A-Z0-9_]+)_ISSUER$")
+
+
+def _provider(raw: Mapping[str, object], source: str) -> OidcProvider:
+    def text(key: str, default: str | None = None) -> str:
+        value = raw.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"{source}: {key} must be a non-empty string")
+        return value.strip()
+
+    name = text("name").lower()
+    if not _PROVIDER_NAME.match(name):
+        raise ConfigurationError(
+            f"{source}: name {name!r} must be lower-case letters, digits, '-' or '_'"
+        )
+    # Kept as written: the id_token's `iss` must match the provider's own
+    # spelling, trailing slash included (Auth0 has one, Keycloak doesn't).
+    issuer = text("issuer")
+    if not issuer.startswith(("https://", "http://")):
+        raise ConfigurationError(f"{source}: issuer must be an http(s) URL, not {issuer!r}")
+    return OidcProvider(
+        name=name,
+        issuer=issuer,
+        client_id=text("client_id"),
+        client_secret=text("client_secret"),
+        display_name=text("display_name", name),
+        scopes=text("scopes", "openid email profile"),
+    )
+
+
+def _oidc_providers(env: Mapping[str, str]) -> tuple[OidcProvider, ...]:
+    """Providers from STORYLINE_OIDC_PROVIDERS (a JSON list) and from
+    STORYLINE_OIDC_<NAME>_ISSUER/_CLIENT_ID/_CLIENT_SECRET/_DISPLAY_NAME."""
+    providers: list[OidcProvider] = []
+    raw = env.get("STORYLINE_OIDC_PROVIDERS", "").strip()
+    if raw:
+        try:
+            items = json.loads(raw)
+        except ValueError as error:
+            raise ConfigurationError(f"STORYLINE_OIDC_PROVIDERS is not JSON: {error}") from None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ConfigurationError("STORYLINE_OIDC_PROVIDERS must be a JSON list of objects")
+        providers.extend(_provider(item, "STORYLINE_OIDC_PROVIDERS") for item in items)
+    for key in sorted(env):
+        match = _PROVIDER_ENV.match(key)
+        if match is None:
+            continue
+        prefix = f"STORYLINE_OIDC_{match.group(1)}_"
+        fields = {
+            "name": match.group(1).lower().replace("_", "-"),
+            "issuer": env[key],
+            "client_id": env.get(prefix + "CLIENT_ID", ""),
+            "client_secret": env.get(prefix + "CLIENT_SECRET", ""),
+        }
+        for optional in ("display_name", "scopes"):
+            if env.get(prefix + optional.upper()):
+                fields[optional] = env[prefix + optional.upper()]
+        providers.append(_provider(fields, prefix + "*"))
+    names = [p.name for p in providers]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigurationError(f"OpenID Connect provider names must be unique: {duplicates}")
+    return tuple(providers)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything the server, the worker and the CLI need to know."""
@@ -46,7 +132,34 @@ class Settings:
     enable_editable_comments: bool = True
     # SQLAlchemy echo, for debugging only.
     echo_sql: bool = False
+    # Sign-in. With no provider and local accounts on, a fresh install works
+    # out of the box: `storyline admin create-user --password` makes the first admin.
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    local_accounts: bool = True
+    # Whether anyone may create a local account from the sign-in page.
+    local_signup: bool = False
+    # Sign-up through a provider: limited to these issuers (empty: every
+    # configured provider), these email domains (empty: any), or invitations.
+    signup_allowed_issuers: tuple[str, ...] = ()
+    signup_email_domains: tuple[str, ...] = ()
+    signup_invite_only: bool = False
+    # Signs CSRF tokens; None means "generate once and keep in data_dir",
+    # which suits the embedded default. Processes behind one load balancer
+    # must share it.
+    session_secret: str | None = field(default=None, repr=False)
+    session_lifetime: dt.timedelta = dt.timedelta(days=14)
+    # None: Secure cookies when the request came over HTTPS.
+    secure_cookies: bool | None = None
+    # The address people reach the server at (for redirect URIs behind a proxy);
+    # None: taken from each request.
+    public_url: str | None = None
+    # Failed sign-ins allowed per account (and 4x per address) in the window.
+    login_attempts_limit: int = 5
+    login_attempts_window: dt.timedelta = dt.timedelta(minutes=15)
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    def oidc_provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,4 +192,35 @@ class Settings:
                 env.get("STORYLINE_EDITABLE_COMMENTS", "true"), "STORYLINE_EDITABLE_COMMENTS"
             ),
             echo_sql=_bool(env.get("STORYLINE_ECHO_SQL", "false"), "STORYLINE_ECHO_SQL"),
+            oidc_providers=_oidc_providers(env),
+            local_accounts=_bool(
+                env.get("STORYLINE_LOCAL_ACCOUNTS", "true"), "STORYLINE_LOCAL_ACCOUNTS"
+            ),
+            local_signup=_bool(
+                env.get("STORYLINE_LOCAL_SIGNUP", "false"), "STORYLINE_LOCAL_SIGNUP"
+            ),
+            signup_allowed_issuers=tuple(
+                i.rstrip("/") for i in _list(env.get("STORYLINE_SIGNUP_ALLOWED_ISSUERS", ""))
+            ),
+            signup_email_domains=tuple(
+                d.lower().lstrip("@") for d in _list(env.get("STORYLINE_SIGNUP_EMAIL_DOMAINS", ""))
+            ),
+            signup_invite_only=_bool(
+                env.get("STORYLINE_SIGNUP_INVITE_ONLY", "false"), "STORYLINE_SIGNUP_INVITE_ONLY"
+            ),
+            session_secret=env.get("STORYLINE_SESSION_SECRET", "").strip() or None,
+            session_lifetime=dt.timedelta(
+                hours=_int(env.get("STORYLINE_SESSION_HOURS", "336"), "STORYLINE_SESSION_HOURS", 1)
+            ),
+            secure_cookies=_secure(env.get("STORYLINE_SECURE_COOKIES", "auto")),
+            public_url=env.get("STORYLINE_PUBLIC_URL", "").strip().rstrip("/") or None,
+            login_attempts_limit=_int(
+                env.get("STORYLINE_LOGIN_ATTEMPTS", "5"), "STORYLINE_LOGIN_ATTEMPTS", 1
+            ),
         )
+
+
+def _secure(value: str) -> bool | None:
+    if value.strip().lower() == "auto":
+        return None
+    return _bool(value, "STORYLINE_SECURE_COOKIES")

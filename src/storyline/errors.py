@@ -55,6 +55,12 @@ class Conflict(StorylineError):
     code = "conflict"
 
 
+class TooManyRequests(StorylineError):
+    """Throttled: too many failed attempts in a short time; `details` may say when to retry."""
+
+    code = "too_many_requests"
+
+
 class ServiceUnavailable(StorylineError):
     """The database (or another backing service) cannot be reached right now."""
 

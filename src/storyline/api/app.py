@@ -26,6 +26,7 @@ from storyline.api import (
 )
 from storyline.api.deps import reject_unknown_params
 from storyline.bootstrap import Container
+from storyline.web import app as web
 
 # Every /v1 resource router. Order matters only where paths overlap.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -63,6 +64,8 @@ def create_app(container: Container) -> FastAPI:
     for router in ROUTERS:
         v1.include_router(router)
     app.include_router(v1)
+    # The server-rendered pages (sign-in, settings) share the process.
+    web.mount(app, container)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -17,8 +17,9 @@ from storyline.bootstrap import Container
 from storyline.config import Settings
 from storyline.db.engine import Database
 from storyline.errors import InvalidInput, NotAuthenticated
-from storyline.services import auth
+from storyline.services import audit, auth
 from storyline.services.access import Actor
+from storyline.services.audit import Client
 from storyline.services.paging import Page, PageRequest
 
 
@@ -57,6 +58,19 @@ def get_context(request: Request) -> Context:
         if token is not None and auth.needs_touch(token):
             with container.db.write() as session:
                 auth.touch(session, token_id=token.id)
+                # Audited as often as last_used_at is written: enough to see
+                # which tokens are in use, from where, without a row per request.
+                audit.record(
+                    session,
+                    event_type=audit.TOKEN_USED,
+                    user_id=actor.user_id,
+                    client=Client(
+                        ip=request.client.host if request.client is not None else None,
+                        user_agent=request.headers.get("user-agent"),
+                    ),
+                    token_id=token.id,
+                    scope=token.scope,
+                )
     return Context(db=container.db, settings=container.settings, actor=actor)
 
 

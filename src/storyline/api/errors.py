@@ -25,6 +25,7 @@ from storyline.errors import (
     PermissionDenied,
     ServiceUnavailable,
     StorylineError,
+    TooManyRequests,
 )
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ STATUS = {
     PermissionDenied: 403,
     NotFound: 404,
     Conflict: 409,
+    TooManyRequests: 429,
     ServiceUnavailable: 503,
 }
 HTTP_CODES = {
@@ -46,6 +48,7 @@ HTTP_CODES = {
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
+    429: "too_many_requests",
 }
 
 

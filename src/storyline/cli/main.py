@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from storyline.bootstrap import build
+from storyline.cli import accounts, remote
 from storyline.cli.bench import bench as bench_command
 from storyline.cli.demo import app as demo_app
 from storyline.cli.elections import app as elections_app
@@ -28,6 +29,13 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(elections_app, name="elections")
 app.add_typer(demo_app, name="demo")
 app.command("bench")(bench_command)
+app.command("login")(remote.login)
+app.command("logout")(remote.logout)
+app.command("whoami")(remote.whoami)
+app.command("api")(remote.api)
+admin_app.command("set-password")(accounts.set_password)
+admin_app.command("invite")(accounts.invite)
+admin_app.command("audit")(accounts.audit_log)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -106,11 +114,21 @@ def create_user(
     email: Annotated[str, typer.Option("--email", help="Email address (unique).")],
     superuser: Annotated[bool, typer.Option("--superuser", help="Make an administrator.")] = False,
     token: Annotated[bool, typer.Option("--token", help="Also mint an API token.")] = False,
+    password: Annotated[
+        bool, typer.Option("--password", help="Prompt for a local password (signs in on /login).")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a local password from stdin.")
+    ] = False,
 ) -> None:
     """Create a user; with --token, print a new bearer token for it."""
     from storyline.db import migrate
-    from storyline.services import users
+    from storyline.services import local_accounts, users
 
+    new_password = None
+    if password or password_stdin:
+        new_password = accounts.read_password(stdin=password_stdin)
+        local_accounts.check_password_strength(new_password)
     container = build(settings())
     migrate.upgrade(container.db.engine)
     with container.db.write() as session:
@@ -118,6 +136,8 @@ def create_user(
             session, full_name=name, email=email, superuser=superuser, with_token=token
         )
         user_id = user.id
+        if new_password is not None:
+            local_accounts.set_password(session, user_id=user_id, password=new_password)
     console.print(f"Created user {user_id} <{email}>{' (superuser)' if superuser else ''}.")
     if secret:
         # The secret alone on the last line, so scripts can capture it.

@@ -1,5 +1,14 @@
 """All models, imported here so that `Base.metadata` is complete."""
 
+from storyline.db.models.auth import (
+    AuditEvent,
+    Invitation,
+    LocalCredential,
+    LoginAttempt,
+    OidcLogin,
+    UserIdentity,
+    WebSession,
+)
 from storyline.db.models.comments import Comment, CommentHistory
 from storyline.db.models.events import Event
 from storyline.db.models.projects import Branch, Milestone, Project, ProjectGroup
@@ -15,11 +24,16 @@ from storyline.db.models.users import (
 
 __all__ = [
     "AccessToken",
+    "AuditEvent",
     "Branch",
     "Comment",
     "CommentHistory",
     "Event",
+    "Invitation",
+    "LocalCredential",
+    "LoginAttempt",
     "Milestone",
+    "OidcLogin",
     "Project",
     "ProjectGroup",
     "Story",
@@ -32,5 +46,7 @@ __all__ = [
     "Team",
     "TeamMembership",
     "User",
+    "UserIdentity",
     "UserPreference",
+    "WebSession",
 ]
