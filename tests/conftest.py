@@ -89,7 +89,7 @@ def container(settings: Settings) -> Iterator[Container]:
 
 @pytest.fixture
 def client(container: Container) -> Iterator[TestClient]:
-    checker = OpenAPIChecker(create_app(container))
+    checker = OpenAPIChecker(create_app(container), shared=True)
     # The checker wraps the app to see which route served each request.
     with CheckedClient(checker) as test_client:
         test_client.checker = checker

@@ -5,10 +5,9 @@ the server does."""
 from __future__ import annotations
 
 import re
-from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
-import httpx
+import httpx2 as httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
@@ -17,9 +16,22 @@ from starlette.types import Receive, Scope, Send
 
 
 class OpenAPIChecker:
-    def __init__(self, app: FastAPI) -> None:
+    # Building the document and compiling validators is slow (about a second)
+    # and identical for every app built by create_app, so it is done once per
+    # process and shared by every test's checker.
+    _shared: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, app: FastAPI, *, shared: bool = False) -> None:
         self.app = app
-        self.document = app.openapi()
+        if shared:
+            if "document" not in self._shared:
+                self._shared["document"] = app.openapi()
+                self._shared["validators"] = {}
+            self.document = self._shared["document"]
+            self._validators = self._shared["validators"]
+        else:
+            self.document = app.openapi()
+            self._validators = {}
         # The route that served the last request, recorded by RouteRecorder.
         self.last_route: APIRoute | None = None
 
@@ -39,24 +51,20 @@ class OpenAPIChecker:
                     return str(documented)
         return route_path
 
-    @cached_property
-    def _cache(self) -> dict[tuple[str, str, str], Draft202012Validator | None]:
-        return {}
-
     def _validator(self, method: str, path: str, status: str) -> Draft202012Validator | None:
         key = (method, path, status)
-        if key not in self._cache:
+        if key not in self._validators:
             operation = self.document["paths"][path].get(method, {})
             response = operation.get("responses", {}).get(status)
             schema = None
             if response is not None:
                 schema = response.get("content", {}).get("application/json", {}).get("schema")
-            self._cache[key] = (
+            self._validators[key] = (
                 None
                 if schema is None
                 else Draft202012Validator({**self.document, **_as_root(schema)})
             )
-        return self._cache[key]
+        return self._validators[key]
 
     def check(self, response: httpx.Response) -> None:
         request = response.request
