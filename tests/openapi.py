@@ -100,7 +100,7 @@ class CheckedClient(TestClient):
 
     checker: OpenAPIChecker
 
-    def request(self, *args: Any, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> httpx.Response:
         response = super().request(*args, **kwargs)
         self.checker.check(response)
         return response
