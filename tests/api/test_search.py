@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from tests.factories import Factory, TestUser
 
@@ -334,3 +335,32 @@ def test_user_search_by_name_and_private_email(
         params={"q": "b", "sort_field": "full_name", "sort_dir": "desc"},
     )
     assert _ids(ordered) == [bob.id]
+
+
+def test_story_search_costs_the_same_number_of_statements_for_any_page_size(
+    client: TestClient, factory: Factory, tracker: dict[str, Any]
+) -> None:
+    engine = factory.container.db.engine
+    alice = tracker["alice"]
+    for n in range(6):
+        factory.story(alice, title=f"Frobnicator follow-up {n}", tags=["ui"])
+
+    def statements(limit: int) -> tuple[int, int]:
+        seen: list[str] = []
+
+        def record(*args: Any) -> None:
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = _stories(client, alice, q="frob", limit=limit)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert len(response.json()) == limit
+        searching = [sql for sql in seen if "stories_fts" in sql or "search_fts" in sql]
+        return len(seen), len(searching)
+
+    one, eight = statements(1), statements(8)
+    # No statement per story; the full-text condition is in the count and the page only.
+    assert one == eight
+    assert one[1] == 2
