@@ -73,11 +73,13 @@ def paginate(
     model: Any,
     page: PageRequest,
     sortable: dict[str, InstrumentedAttribute[Any]],
+    total: int | None = None,
 ) -> Page[Any]:
     """Apply sorting, marker/offset and limit to `stmt` (which selects `model`).
 
     Marker paging is keyset paging on (sort column, id), so a page deep into a
-    large table costs the same as the first one.
+    large table costs the same as the first one. A caller that can count
+    faster than `SELECT count(*) FROM (stmt)` passes `total` itself.
     """
     column = sortable.get(page.sort_field)
     if column is None:
@@ -85,8 +87,7 @@ def paginate(
             "sort_field",
             f"cannot sort by {page.sort_field!r}; choose one of {', '.join(sorted(sortable))}",
         )
-    total = None
-    if page.count:
+    if total is None and page.count:
         total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     id_column = model.id
     descending = page.sort_dir == "desc"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import BindParameter, Select, bindparam, delete, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, func, not_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ from storyline.services.access import (
     get_story,
     require_superuser,
     require_user,
+    story_visibility,
     visible_stories,
 )
 from storyline.services.paging import Page, PageRequest, paginate
@@ -136,54 +137,114 @@ class StoryFilter:
             raise InvalidInput.field("tags_filter_type", "must be all or any")
 
 
-def story_query(actor: Actor, filters: StoryFilter) -> Select[Story]:
-    """The stories `actor` may see that match `filters`, unordered."""
-    stmt = visible_stories(actor)
+def story_conditions(filters: StoryFilter, *, correlated: bool = False) -> list[Any]:
+    """WHERE clauses on `Story` for `filters`, without the visibility gate.
+
+    Filters that go through tasks, tags or subscriptions are `id IN (...)`
+    subqueries by default, which is best when few stories match. With
+    `correlated`, they are EXISTS probes per story instead, which is best
+    when many match: walking stories in page order then stops after one
+    page instead of collecting every matching id first.
+    """
+    clauses: list[Any] = []
+
+    def story_ids(subquery: Select[Any], column: Any) -> Any:
+        if correlated:
+            return subquery.where(column == Story.id).exists()
+        return Story.id.in_(subquery)
+
     if filters.title:
-        stmt = stmt.where(contains(Story.title, filters.title))
+        clauses.append(contains(Story.title, filters.title))
     if filters.description:
-        stmt = stmt.where(contains(Story.description, filters.description))
+        clauses.append(contains(Story.description, filters.description))
     if filters.status:
-        stmt = stmt.where(Story.status.in_(filters.status))
+        clauses.append(Story.status.in_(filters.status))
     if filters.creator_id is not None:
-        stmt = stmt.where(Story.creator_id == filters.creator_id)
+        clauses.append(Story.creator_id == filters.creator_id)
     if filters.assignee_id is not None:
-        stmt = stmt.where(
-            Story.id.in_(select(Task.story_id).where(Task.assignee_id == filters.assignee_id))
+        clauses.append(
+            story_ids(
+                select(Task.story_id).where(Task.assignee_id == filters.assignee_id), Task.story_id
+            )
         )
     if filters.project_id is not None:
-        stmt = stmt.where(
-            Story.id.in_(select(Task.story_id).where(Task.project_id == filters.project_id))
+        clauses.append(
+            story_ids(
+                select(Task.story_id).where(Task.project_id == filters.project_id), Task.story_id
+            )
         )
     if filters.project_group_id is not None:
         group_projects = select(project_group_mapping.c.project_id).where(
             project_group_mapping.c.project_group_id == filters.project_group_id
         )
-        stmt = stmt.where(
-            Story.id.in_(select(Task.story_id).where(Task.project_id.in_(group_projects)))
+        clauses.append(
+            story_ids(
+                select(Task.story_id).where(Task.project_id.in_(group_projects)), Task.story_id
+            )
         )
     if filters.subscriber_id is not None:
-        stmt = stmt.where(
-            Story.id.in_(
+        clauses.append(
+            story_ids(
                 select(Subscription.target_id).where(
                     Subscription.target_type == "story",
                     Subscription.user_id == filters.subscriber_id,
-                )
+                ),
+                Subscription.target_id,
             )
         )
     if filters.tags:
         names = tuple(dict.fromkeys(filters.tags))
-        if filters.tags_filter_type == "any":
-            stmt = stmt.where(Story.id.in_(_stories_tagged(names)))
-        else:
-            for name in names:
-                stmt = stmt.where(Story.id.in_(_stories_tagged((name,))))
+        groups = [names] if filters.tags_filter_type == "any" else [(name,) for name in names]
+        for group in groups:
+            clauses.append(story_ids(_stories_tagged(group), StoryTag.story_id))
     if filters.updated_since is not None:
         since = filters.updated_since
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
-        stmt = stmt.where(Story.updated_at > since)
-    return stmt
+        clauses.append(Story.updated_at > since)
+    return clauses
+
+
+def story_query(actor: Actor, filters: StoryFilter) -> Select[Story]:
+    """The stories `actor` may see that match `filters`, unordered."""
+    return visible_stories(actor).where(*story_conditions(filters))
+
+
+def _through_tasks_only(filters: StoryFilter) -> Select[Any] | None:
+    """The tasks subquery when the only filter is one that goes through tasks."""
+    set_fields = {
+        name for name, value in filters.__dict__.items() if value not in (None, (), "all")
+    }
+    if set_fields == {"project_id"}:
+        return select(Task.story_id).where(Task.project_id == filters.project_id)
+    if set_fields == {"assignee_id"}:
+        return select(Task.story_id).where(Task.assignee_id == filters.assignee_id)
+    return None
+
+
+def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> int:
+    """How many stories `actor` may see that match `filters`.
+
+    Counted as (all matching stories) - (matching private stories hidden from
+    the actor). The first term uses the filters' own indexes without a
+    per-row visibility check, and the second starts from the few private
+    stories, so counting a large project costs a few milliseconds instead of
+    a visibility probe per story.
+    """
+    tasks_only = _through_tasks_only(filters)
+    if tasks_only is not None:
+        everything = select(func.count()).select_from(tasks_only.distinct().subquery())
+    else:
+        everything = select(func.count(Story.id)).where(*story_conditions(filters))
+    total = session.scalar(everything) or 0
+    if actor.is_superuser:
+        return total
+    hidden = select(func.count(Story.id)).where(
+        Story.private.is_(True),
+        not_(story_visibility(actor)),
+        *story_conditions(filters, correlated=True),
+    )
+    return total - (session.scalar(hidden) or 0)
 
 
 def _stories_tagged(names: Sequence[str]) -> Select[int]:
@@ -278,9 +339,16 @@ def _by_id(row: User | Team) -> int:
 def list_stories(
     session: Session, *, actor: Actor, filters: StoryFilter, page: PageRequest
 ) -> Page[StoryView]:
-    result = paginate(
-        session, story_query(actor, filters), model=Story, page=page, sortable=STORY_SORT
-    )
+    total = count_stories(session, actor=actor, filters=filters) if page.count else None
+    correlated = False
+    if total is not None and _through_tasks_only(filters) is not None:
+        # Probing each story in page order finds a page after about
+        # limit * stories / matches probes; collecting the matching ids first
+        # costs about `matches`. Probe when that is cheaper.
+        stories = session.scalar(select(func.max(Story.id))) or 0
+        correlated = total * total > page.limit * stories
+    stmt = visible_stories(actor).where(*story_conditions(filters, correlated=correlated))
+    result = paginate(session, stmt, model=Story, page=page, sortable=STORY_SORT, total=total)
     return Page(items=load_story_views(session, result.items), total=result.total, request=page)
 
 
