@@ -127,3 +127,22 @@ def test_project_groups_and_membership(client: TestClient, factory: Factory) -> 
     )
     assert removed.status_code == 204
     assert client.get(f"/v1/project_groups/{group['id']}/projects").json() == []
+
+
+def test_invalid_update_is_400_naming_the_field_and_changes_nothing(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.admin()
+    project = factory.project(admin, name="org/a")
+    response = client.put(
+        f"/v1/projects/{project['id']}", json={"name": "bad name"}, headers=admin.headers
+    )
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "name"
+    assert client.get(f"/v1/projects/{project['id']}").json()["name"] == "org/a"
+    group = client.post("/v1/project_groups", json={"name": "g"}, headers=admin.headers).json()
+    bad_group = client.put(
+        f"/v1/project_groups/{group['id']}", json={"name": ""}, headers=admin.headers
+    )
+    assert bad_group.status_code == 400
+    assert bad_group.json()["details"][0]["field"] == "name"

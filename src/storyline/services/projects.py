@@ -15,6 +15,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.services.access import Actor, require_superuser
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.text import contains
+from storyline.services.validation import validate
 
 PROJECT_SORT = {
     "id": Project.id,
@@ -129,7 +130,7 @@ def update_project(
 ) -> Project:
     require_superuser(actor)
     project = get_project(session, ref=project_id)
-    merged = ProjectIn.model_validate({**_project_fields(project), **changes})
+    merged = validate(ProjectIn, {**_project_fields(project), **changes})
     if merged.name != project.name:
         _check_project_name(session, merged.name, exclude_id=project.id)
     for key, value in merged.model_dump().items():
@@ -209,7 +210,7 @@ def update_project_group(
 ) -> ProjectGroup:
     require_superuser(actor)
     group = get_project_group(session, ref=group_id)
-    merged = ProjectGroupIn.model_validate({"name": group.name, "title": group.title, **changes})
+    merged = validate(ProjectGroupIn, {"name": group.name, "title": group.title, **changes})
     if merged.name != group.name:
         _check_group_name(session, merged.name, exclude_id=group.id)
     group.name = merged.name
