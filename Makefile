@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test lint typecheck check-migrations bench clean
+.PHONY: run test install install-test test-deps browser-deps lint typecheck check-migrations bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,23 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/storyline serve --host $(HOST) --port $(PORT)
 
-test: install-test
+test: install-test test-deps
 	scripts/test
+
+# What the sign-in tests need besides Python: the certified Node OpenID
+# provider (npm ci into tests/oidc/node_modules) and Debian's Chromium for
+# Playwright (never a downloaded browser). As root (CI) Chromium is installed
+# with apt-get; elsewhere the browser tests skip and say why.
+test-deps: tests/oidc/node_modules/.package-lock.json browser-deps
+
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: /usr/bin/chromium is missing; browser tests will skip (apt-get install chromium)"; fi
 
 lint: install-test
 	$(BIN)/ruff check src tests scripts

@@ -48,6 +48,7 @@ def set_password(
         # A reset password usually means the old one leaked.
         web_sessions.close_all(session, user_id=user.id, client=audit.NO_CLIENT)
         user_id = user.id
+    container.db.dispose()
     console.print(f"Password set for user {user_id} <{email}>; their sessions were ended.")
 
 
@@ -71,6 +72,7 @@ def invite(
         _invitation, secret = identities.create_invitation(
             session, created_by=None, email=email, valid_days=days
         )
+    container.db.dispose()
     base = (url or config.public_url or "http://127.0.0.1:8000").rstrip("/")
     console.print(f"Invitation{' for ' + email if email else ''}, valid {days} days:")
     print(f"{base}/login?invite={secret}")
@@ -99,6 +101,7 @@ def audit_log(
             page=PageRequest(limit=max(1, limit), sort_field="id", sort_dir="desc"),
         )
         rows = [(e, audit.details_of(e)) for e in page.items]
+    container.db.dispose()
     if as_json:
         for event, details in rows:
             print(

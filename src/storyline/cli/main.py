@@ -138,6 +138,7 @@ def create_user(
         user_id = user.id
         if new_password is not None:
             local_accounts.set_password(session, user_id=user_id, password=new_password)
+    container.db.dispose()
     console.print(f"Created user {user_id} <{email}>{' (superuser)' if superuser else ''}.")
     if secret:
         # The secret alone on the last line, so scripts can capture it.

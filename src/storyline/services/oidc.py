@@ -15,6 +15,7 @@ have not seen makes us fetch the keys again once (key rotation).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -318,11 +319,51 @@ class OidcClient:
             nonce=pending.nonce,
             access_token=token.get("access_token"),
         )
+        access_token = token.get("access_token")
+        if (claims.email is None or claims.name is None) and isinstance(access_token, str):
+            claims = self._with_userinfo(provider, claims, access_token)
         return CompletedLogin(
             claims=claims,
             link_user_id=pending.link_user_id,
             invitation=pending.invitation,
             next_url=pending.next_url,
+        )
+
+    def _with_userinfo(
+        self, provider: OidcProvider, claims: VerifiedClaims, access_token: str
+    ) -> VerifiedClaims:
+        """Fill in the profile from the UserInfo endpoint. Many providers
+        (the certified Node one among them) put only `sub` in the id_token
+        of the code flow and the rest behind UserInfo."""
+        endpoint = self.metadata(provider).get("userinfo_endpoint")
+        if not isinstance(endpoint, str):
+            return claims
+        try:
+            with httpx2.Client(timeout=self.timeout) as http:
+                response = http.get(
+                    endpoint,
+                    headers={
+                        "Authorization": f"Bearer {access_token}",
+                        "Accept": "application/json",
+                    },
+                )
+        except httpx2.TransportError as error:
+            raise _unreachable(provider, error) from error
+        try:
+            info = response.json() if response.status_code == 200 else None
+        except ValueError:
+            info = None
+        # OpenID Connect Core 5.3.2: UserInfo about another subject is ignored.
+        if not isinstance(info, dict) or info.get("sub") != claims.subject:
+            return claims
+        email = info.get("email") if claims.email is None else claims.email
+        verified = info.get("email_verified") if claims.email is None else claims.email_verified
+        name = claims.name or info.get("name") or info.get("preferred_username")
+        return dataclasses.replace(
+            claims,
+            email=email.strip() if isinstance(email, str) and email.strip() else None,
+            email_verified=verified if isinstance(verified, bool) else None,
+            name=name.strip() if isinstance(name, str) and name.strip() else None,
         )
 
     def verify_id_token(
