@@ -272,3 +272,17 @@ def test_python_storyboardclient_tags_and_comments(client: TestClient, factory: 
     assert fetched.content == "Hello from the client"
     story.comments.update(id=listed[0].id, content="Edited from the client")
     assert story.comments.get(listed[0].id).content == "Edited from the client"
+
+
+def test_story_creation_and_tag_filter_follow_the_tag_rules(
+    client: TestClient, factory: Factory
+) -> None:
+    user = factory.user()
+    story = factory.story(user, tags=["Security"])
+    refused = client.post("/v1/stories", json={"title": "x", "tags": ["a,b"]}, headers=user.headers)
+    assert refused.status_code == 400
+    assert refused.json()["details"][0]["field"].startswith("tags")
+    again = factory.story(user, tags=["security"])
+    assert again["tags"] == ["Security"]
+    found = client.get("/v1/stories", params={"tags": "SECURITY"}).json()
+    assert {s["id"] for s in found} == {story["id"], again["id"]}

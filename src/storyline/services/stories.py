@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import BindParameter, Select, bindparam, delete, func, not_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storyline.db.base import utcnow
@@ -42,6 +41,7 @@ from storyline.services.access import (
     visible_stories,
 )
 from storyline.services.paging import Page, PageRequest, paginate
+from storyline.services.tags import ensure_tags
 from storyline.services.text import contains
 from storyline.services.validation import validate
 
@@ -257,7 +257,14 @@ def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> in
 
 
 def _stories_tagged(names: Sequence[str]) -> Select[int]:
-    return select(StoryTag.story_id).join(Tag, Tag.id == StoryTag.tag_id).where(Tag.name.in_(names))
+    # Tag names are unique regardless of case (services/tags.py), so the
+    # filter matches them regardless of case too.
+    lowered = [name.lower() for name in names]
+    return (
+        select(StoryTag.story_id)
+        .join(Tag, Tag.id == StoryTag.tag_id)
+        .where(func.lower(Tag.name).in_(lowered))
+    )
 
 
 # Reading
@@ -389,43 +396,6 @@ def _type_and_bug(data: BaseModel, *, is_bug: bool, story_type_id: int) -> tuple
     elif "is_bug" in sent and "story_type_id" not in sent:
         story_type_id = STORY_TYPE_BUG if is_bug else STORY_TYPE_FEATURE
     return is_bug, story_type_id
-
-
-def _clean_tag_names(names: Iterable[str]) -> list[str]:
-    cleaned: list[str] = []
-    for raw in names:
-        name = raw.strip()
-        if not name:
-            raise InvalidInput.field("tags", "a tag name must not be empty")
-        if len(name) > 255:
-            raise InvalidInput.field("tags", "a tag name may have at most 255 characters")
-        if name not in cleaned:
-            cleaned.append(name)
-    return cleaned
-
-
-def ensure_tags(session: Session, names: Iterable[str]) -> list[Tag]:
-    """The tags with these names, creating the missing ones.
-
-    A concurrent request may create the same tag between our SELECT and
-    INSERT; the savepoint lets us pick up its row instead of failing.
-    """
-    wanted = _clean_tag_names(names)
-    if not wanted:
-        return []
-    found = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(wanted)))}
-    for name in wanted:
-        if name in found:
-            continue
-        try:
-            with session.begin_nested():
-                tag = Tag(name=name)
-                session.add(tag)
-                session.flush()
-        except IntegrityError:
-            tag = session.scalars(select(Tag).where(Tag.name == name)).one()
-        found[name] = tag
-    return [found[name] for name in wanted]
 
 
 def _check_users(session: Session, user_ids: Sequence[int]) -> list[int]:
