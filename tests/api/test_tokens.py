@@ -6,7 +6,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from storyline.db.models import AccessToken
+from storyline.db.models import AccessToken, AuditEvent
 from tests import factories
 from tests.factories import Factory
 
@@ -256,3 +256,22 @@ def test_token_list_paging(client: TestClient, factory: Factory) -> None:
     assert [t["name"] for t in by_name][-3:] == ["t0", "t1", "t2"]
     bad = client.get(url, params={"sort_field": "token_hash"}, headers=alice.headers)
     assert bad.status_code == 400
+
+
+def test_token_creation_and_revocation_are_audited(client: TestClient, factory: Factory) -> None:
+    user = factory.user()
+    created = client.post(
+        f"/v1/users/{user.id}/tokens", json={"name": "bot"}, headers=user.headers
+    ).json()
+    revoked = client.delete(f"/v1/users/{user.id}/tokens/{created['id']}", headers=user.headers)
+    assert revoked.status_code == 204
+    with factory.container.db.read() as session:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.user_id == user.id).order_by(AuditEvent.id)
+        ).all()
+        kinds = [(row.event_type, row.details) for row in rows]
+    assert [kind for kind, _ in kinds if kind != "token_used"][-2:] == [
+        "token_created",
+        "token_revoked",
+    ]
+    assert f'"token_id": {created["id"]}' in kinds[-1][1]

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from storyline.db.base import utcnow
 from storyline.db.models import AccessToken, User
 from storyline.errors import InvalidInput, NotFound, PermissionDenied
-from storyline.services import auth
+from storyline.services import audit, auth
 from storyline.services.access import Actor, require_user
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.users import get_user, get_user_by_email
@@ -105,9 +105,16 @@ def get_token(session: Session, *, actor: Actor, user_id: int, token_id: int) ->
 
 
 def create_token(
-    session: Session, *, actor: Actor, user_id: int, data: TokenIn
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    data: TokenIn,
+    client: audit.Client = audit.NO_CLIENT,
+    via: str = "api",
 ) -> tuple[AccessToken, str]:
-    """Mint a token; the secret in the answer is shown this once."""
+    """Mint a token; the secret in the answer is shown this once. Every way of
+    minting one (API, web page, CLI sign-in) lands here and is audited."""
     require_user(actor)
     _check_owner(actor, user_id)
     get_user(session, user_id=user_id)
@@ -131,6 +138,16 @@ def create_token(
         # StoryBoard's expires_in counts from creation; anchor it exactly.
         token.expires_at = token.created_at + dt.timedelta(seconds=data.expires_in)
         session.flush()
+    audit.record(
+        session,
+        event_type=audit.TOKEN_CREATED,
+        user_id=user_id,
+        client=client,
+        token_id=token.id,
+        scope=token.scope,
+        by=actor.user_id,
+        via=via,
+    )
     return token, secret
 
 
@@ -178,11 +195,28 @@ def _same_second(a: dt.datetime | None, b: dt.datetime | None) -> bool:
     return abs((a - b).total_seconds()) < 1
 
 
-def delete_token(session: Session, *, actor: Actor, user_id: int, token_id: int) -> None:
+def delete_token(
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    token_id: int,
+    client: audit.Client = audit.NO_CLIENT,
+    via: str = "api",
+) -> None:
     require_user(actor)
     token = get_token(session, actor=actor, user_id=user_id, token_id=token_id)
     session.delete(token)
     session.flush()
+    audit.record(
+        session,
+        event_type=audit.TOKEN_REVOKED,
+        user_id=user_id,
+        client=client,
+        token_id=token_id,
+        by=actor.user_id,
+        via=via,
+    )
 
 
 def delete_all_tokens(session: Session, *, actor: Actor, user_id: int) -> int:
@@ -191,7 +225,17 @@ def delete_all_tokens(session: Session, *, actor: Actor, user_id: int) -> int:
     _check_owner(actor, user_id)
     get_user(session, user_id=user_id)
     result = session.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    revoked = int(result.rowcount)  # type: ignore[attr-defined]
+    audit.record(
+        session,
+        event_type=audit.TOKEN_REVOKED,
+        user_id=user_id,
+        all_tokens=True,
+        count=revoked,
+        by=actor.user_id,
+        via="api",
+    )
+    return revoked
 
 
 def count_by_user(session: Session, *, user_ids: Collection[int]) -> dict[int, int]:
@@ -232,6 +276,14 @@ def admin_create_token(
         scope="read" if read_only else "write",
         expires_at=expires_at,
     )
+    audit.record(
+        session,
+        event_type=audit.TOKEN_CREATED,
+        user_id=user.id,
+        token_id=token.id,
+        scope=token.scope,
+        via="admin-cli",
+    )
     return token, secret, user
 
 
@@ -241,4 +293,11 @@ def admin_revoke_token(session: Session, *, token_id: int) -> AccessToken:
         raise NotFound.of("token", token_id)
     session.delete(token)
     session.flush()
+    audit.record(
+        session,
+        event_type=audit.TOKEN_REVOKED,
+        user_id=token.user_id,
+        token_id=token_id,
+        via="admin-cli",
+    )
     return token

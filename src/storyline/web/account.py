@@ -139,16 +139,12 @@ def create_token(
         expires_in=_expiry(expires_in_days),
     )
     with ctx.container.db.write() as session:
-        token, secret = tokens.create_token(
-            session, actor=ctx.actor, user_id=ctx.signed_in.user_id, data=data
-        )
-        audit.record(
+        _token, secret = tokens.create_token(
             session,
-            event_type=audit.TOKEN_CREATED,
+            actor=ctx.actor,
             user_id=ctx.signed_in.user_id,
+            data=data,
             client=ctx.client,
-            token_id=token.id,
-            scope=token.scope,
             via="web",
         )
     return _tokens_page(ctx, created=secret)
@@ -160,14 +156,11 @@ def revoke_token(ctx: FormDep, token_id: int) -> Response:
         return _sign_in_first(ctx)
     with ctx.container.db.write() as session:
         tokens.delete_token(
-            session, actor=ctx.actor, user_id=ctx.signed_in.user_id, token_id=token_id
-        )
-        audit.record(
             session,
-            event_type=audit.TOKEN_REVOKED,
+            actor=ctx.actor,
             user_id=ctx.signed_in.user_id,
-            client=ctx.client,
             token_id=token_id,
+            client=ctx.client,
             via="web",
         )
     return redirect(ctx, "/settings/tokens")
@@ -199,16 +192,12 @@ def authorize_cli(
         return _sign_in_first(ctx)
     data = TokenIn(name="storyline CLI", scope="read" if scope == "read" else "write")
     with ctx.container.db.write() as session:
-        token, secret = tokens.create_token(
-            session, actor=ctx.actor, user_id=ctx.signed_in.user_id, data=data
-        )
-        audit.record(
+        _token, secret = tokens.create_token(
             session,
-            event_type=audit.TOKEN_CREATED,
+            actor=ctx.actor,
             user_id=ctx.signed_in.user_id,
+            data=data,
             client=ctx.client,
-            token_id=token.id,
-            scope=token.scope,
             via="cli-login",
         )
     query = urlencode({"token": secret, "state": state[:128], "user_id": ctx.signed_in.user_id})
