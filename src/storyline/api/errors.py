@@ -3,16 +3,22 @@
 Shape: {"code", "message", "details"} plus StoryBoard's WSME fields
 ("faultcode", "faultstring", "debuginfo") so that old clients still show the
 message to their users.
+
+Outside /v1 the same translation serves people: the pages register an error
+page renderer (`app.state.error_page`, see storyline.web.rendering), and a
+request that a browser made for a page gets that page, with the same status
+and code, instead of the JSON body. /v1 always answers JSON.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -67,6 +73,28 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+# (request, status, code, message) -> an HTML page, or None for JSON.
+ErrorPage = Callable[[Request, int, str, str], Response | None]
+
+
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    return path == "/v1" or path.startswith("/v1/")
+
+
+def respond(
+    request: Request, status: int, code: str, message: str, details: Any = None
+) -> Response:
+    """The error response for `request`: the page renderer's page when it
+    makes one (a browser asking for a page), else the JSON body."""
+    renderer: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if renderer is not None and not _is_api(request):
+        page = renderer(request, status, code, message)
+        if page is not None:
+            return page
+    return error_response(status, code, message, details)
+
+
 def status_for(error: StorylineError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:
@@ -81,38 +109,39 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(StorylineError)
-    async def _storyline(_request: Request, error: StorylineError) -> JSONResponse:
+    async def _storyline(request: Request, error: StorylineError) -> Response:
         status = status_for(error)
         if status >= 500:
             log.error("%s: %s", error.code, error.message)
-        return error_response(status, error.code, error.message, error.details)
+        return respond(request, status, error.code, error.message, error.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
         details = [
             {"field": _location(tuple(item.get("loc", ()))), "message": item.get("msg", "")}
             for item in error.errors()
         ]
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "Invalid input."
-        return error_response(400, "invalid_input", message, details)
+        return respond(request, 400, "invalid_input", message, details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         code = HTTP_CODES.get(error.status_code, "error")
-        return error_response(error.status_code, code, str(error.detail))
+        return respond(request, error.status_code, code, str(error.detail))
 
     @app.exception_handler(exc.DBAPIError)
-    async def _database(_request: Request, error: exc.DBAPIError) -> JSONResponse:
+    async def _database(request: Request, error: exc.DBAPIError) -> Response:
         if is_unavailable(error):
-            return error_response(
+            return respond(
+                request,
                 503,
                 "service_unavailable",
                 "The database is not available right now; try again in a moment.",
             )
         log.exception("database error")
-        return error_response(500, "internal_error", "An unexpected error happened.")
+        return respond(request, 500, "internal_error", "An unexpected error happened.")
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error", exc_info=error)
-        return error_response(500, "internal_error", "An unexpected error happened.")
+        return respond(request, 500, "internal_error", "An unexpected error happened.")

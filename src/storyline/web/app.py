@@ -8,17 +8,42 @@ from fastapi.staticfiles import StaticFiles
 from storyline.bootstrap import Container
 from storyline.services.oidc import OidcClient
 from storyline.services.web_sessions import server_secret
-from storyline.web import account, auth
-from storyline.web.rendering import STATIC, make_templates
+from storyline.web import (
+    account,
+    admin,
+    auth,
+    dashboard,
+    projects,
+    search,
+    settings,
+    stories,
+    vendor,
+)
+from storyline.web.rendering import STATIC, html_error, make_templates
 
 # Page routers, in order.
-ROUTERS = (auth.router, account.router)
+ROUTERS = (
+    auth.router,
+    account.router,
+    settings.router,
+    admin.router,
+    dashboard.router,
+    projects.router,
+    stories.router,
+    search.router,
+)
 
 
 def mount(app: FastAPI, container: Container) -> None:
-    app.state.templates = make_templates()
+    templates = make_templates()
+    scripts = vendor.available()
+    templates.env.globals["vendor"] = {name: file.url for name, file in scripts.items()}
+    app.state.templates = templates
     app.state.web_secret = server_secret(container.settings)
     app.state.oidc = OidcClient(container.settings)
+    # storyline.api.errors renders errors of page requests with it.
+    app.state.error_page = html_error
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.include_router(vendor.router_for(scripts))
     for router in ROUTERS:
         app.include_router(router)

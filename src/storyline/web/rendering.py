@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from storyline.api.errors import error_response, status_for
-from storyline.errors import InvalidInput, StorylineError
+from storyline.api.errors import respond, status_for
+from storyline.errors import Conflict, InvalidInput, StorylineError
+from storyline.web import theme
 from storyline.web.security import PageContext, page_context
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
+
+log = logging.getLogger(__name__)
 
 
 def make_templates() -> Jinja2Templates:
@@ -29,14 +33,43 @@ def make_templates() -> Jinja2Templates:
 
 def render(ctx: PageContext, name: str, *, status: int = 200, **values: Any) -> HTMLResponse:
     templates: Jinja2Templates = ctx.request.app.state.templates
+    chosen, remember = theme.current(ctx)
     response = templates.TemplateResponse(
         ctx.request,
         name,
-        {"ctx": ctx, "user": ctx.signed_in, "csrf_token": ctx.csrf_token, **values},
+        {
+            "ctx": ctx,
+            "user": ctx.signed_in,
+            "csrf_token": ctx.csrf_token,
+            "theme": chosen,
+            "path": ctx.request.url.path,
+            **values,
+        },
         status_code=status,
     )
     ctx.apply_cookies(response)
+    if remember:
+        theme.set_cookie(ctx, response, chosen)
     return response
+
+
+def field_errors(error: StorylineError) -> dict[str, str]:
+    """Messages by form field, for showing next to each field.
+
+    InvalidInput carries a list of {field, message}; Conflict names its
+    field in a dict. Anything not tied to a field is under "" (the form)."""
+    errors: dict[str, str] = {}
+    details = error.details
+    if isinstance(details, list):
+        for item in details:
+            if isinstance(item, dict) and "field" in item:
+                name = str(item["field"]).split(".")[-1]
+                errors.setdefault(name, str(item.get("message", "")))
+    elif isinstance(details, dict) and isinstance(details.get("field"), str):
+        errors[details["field"]] = error.message
+    if not errors or isinstance(error, Conflict):
+        errors.setdefault("", error.message)
+    return errors
 
 
 def redirect(ctx: PageContext, url: str) -> RedirectResponse:
@@ -62,21 +95,51 @@ def wants_json(request: Request) -> bool:
 
 
 def error_page(request: Request, error: StorylineError) -> Response:
-    status = status_for(error)
+    return respond(request, status_for(error), error.code, error.message, error.details)
+
+
+def html_error(request: Request, status: int, code: str, message: str) -> Response | None:
+    """The error page for a browser's page request; None (JSON) for clients.
+
+    Registered as `app.state.error_page` and called by storyline.api.errors,
+    the one place that turns errors into responses. Page routes answer HTML
+    unless the client asks for JSON only; any other path (an unknown URL, a
+    static file) answers HTML only when the client accepts it."""
     if wants_json(request):
-        return error_response(status, error.code, error.message, error.details)
-    try:
-        ctx = page_context(request)
-    except StorylineError:
-        # The database itself may be what failed; show the page without a user.
+        return None
+    is_page = isinstance(request.scope.get("route"), PageRoute)
+    if not is_page and "text/html" not in request.headers.get("accept", ""):
+        return None
+    values = {"error_status": status, "error_code": code, "error_message": message}
+    headers = {"Retry-After": "5"} if status == 503 else None
+    ctx = None
+    if status != 503:
+        try:
+            ctx = page_context(request)
+        except Exception:
+            # The database itself may be what failed; show the page without a user.
+            log.warning("error page without a user: the session could not be read")
+    if ctx is None:
         templates: Jinja2Templates = request.app.state.templates
-        return templates.TemplateResponse(
+        response: Response = templates.TemplateResponse(
             request,
             "error.html",
-            {"ctx": None, "user": None, "csrf_token": "", "error": error, "error_status": status},
+            {
+                "ctx": None,
+                "user": None,
+                "csrf_token": "",
+                "theme": theme.from_cookie(request),
+                "path": request.url.path,
+                **values,
+            },
             status_code=status,
+            headers=headers,
         )
-    return render(ctx, "error.html", status=status, error=error, error_status=status)
+        return response
+    response = render(ctx, "error.html", status=status, **values)
+    if headers:
+        response.headers.update(headers)
+    return response
 
 
 class PageRoute(APIRoute):
