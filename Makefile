@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test test-deps browser-deps lint typecheck check-migrations bench clean
+.PHONY: run test install install-test node-deps test-deps browser-deps lint typecheck check-migrations bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-run: install
+run: install node-deps
 	$(BIN)/storyline serve --host $(HOST) --port $(PORT)
 
 test: install-test test-deps
@@ -35,7 +35,16 @@ test: install-test test-deps
 # provider (npm ci into tests/oidc/node_modules) and Debian's Chromium for
 # Playwright (never a downloaded browser). As root (CI) Chromium is installed
 # with apt-get; elsewhere the browser tests skip and say why.
-test-deps: tests/oidc/node_modules/.package-lock.json browser-deps
+test-deps: node-deps tests/oidc/node_modules/.package-lock.json browser-deps
+
+# The pages' front-end libraries (htmx) and the accessibility checker of the
+# browser tests (axe-core), pinned in package.json and served from
+# node_modules, never committed. Without npm the pages still work: they
+# leave the scripts out, and the accessibility checks skip.
+node-deps:
+	@if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then :; \
+	elif command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "warning: npm is missing, so the pages run without their JavaScript libraries (install Node.js and npm, then run make again)"; fi
 
 tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/package-lock.json
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
