@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storyline.db.base import Base, IdMixin, TimestampMixin
@@ -106,3 +106,20 @@ class StoryAclTeam(Base):
     team_id: Mapped[int] = mapped_column(
         ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class StoryLink(IdMixin, TimestampMixin, Base):
+    """A typed link from one story to another, read in both directions: "A
+    blocks B" shows on B as "blocked by A". `kind` is one of
+    `storyline.services.story_links.LINK_KINDS`."""
+
+    __tablename__ = "story_links"
+    __table_args__ = (
+        UniqueConstraint("story_id", "target_story_id", "kind"),
+        Index("ix_story_links_target_story_id", "target_story_id"),
+    )
+
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    target_story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -591,6 +591,49 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "story_links",
+        sa.Column("story_id", sa.Integer(), nullable=False),
+        sa.Column("target_story_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("creator_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["creator_id"],
+            ["users.id"],
+            name=op.f("fk_story_links_creator_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["story_id"],
+            ["stories.id"],
+            name=op.f("fk_story_links_story_id_stories"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["target_story_id"],
+            ["stories.id"],
+            name=op.f("fk_story_links_target_story_id_stories"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_story_links")),
+        sa.UniqueConstraint(
+            "story_id",
+            "target_story_id",
+            "kind",
+            name=op.f("uq_story_links_story_id_target_story_id_kind"),
+        ),
+    )
+    with op.batch_alter_table("story_links", schema=None) as batch_op:
+        batch_op.create_index("ix_story_links_target_story_id", ["target_story_id"], unique=False)
+
+    op.create_table(
         "story_tags",
         sa.Column("story_id", sa.Integer(), nullable=False),
         sa.Column("tag_id", sa.Integer(), nullable=False),
@@ -766,6 +809,10 @@ def downgrade() -> None:
     with op.batch_alter_table("story_tags", schema=None) as batch_op:
         batch_op.drop_index("ix_story_tags_tag_id_story_id")
 
+    with op.batch_alter_table("story_links", schema=None) as batch_op:
+        batch_op.drop_index("ix_story_links_target_story_id")
+
+    op.drop_table("story_links")
     op.drop_table("story_tags")
     with op.batch_alter_table("story_acl_users", schema=None) as batch_op:
         batch_op.drop_index("ix_story_acl_users_user_id_story_id")
