@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import RedirectResponse
 
 from storyline import __version__
 from storyline.api import (
@@ -68,10 +67,6 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(v1)
     # The server-rendered pages (sign-in, settings) share the process.
     web.mount(app, container)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/v1/docs")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
