@@ -156,6 +156,31 @@ class Settings:
     # Failed sign-ins allowed per account (and 4x per address) in the window.
     login_attempts_limit: int = 5
     login_attempts_window: dt.timedelta = dt.timedelta(minutes=15)
+    # Outgoing email. No host: emails stay in the outbox as failures an
+    # administrator can see and retry once SMTP is configured.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "Storyline <storyline@localhost>"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_timeout: float = 10.0
+    # Webhook calls: how long to wait for the receiver, and whether loopback
+    # and private addresses may be called (off: a webhook must not become a
+    # way to probe the server's own network).
+    webhook_timeout: float = 10.0
+    webhook_allow_private: bool = False
+    # Delivery: attempts before a message counts as failed, the first retry
+    # delay (doubled each time, up to the maximum), and how long a worker
+    # holds a claimed message before another worker may take it over.
+    outbox_max_attempts: int = 8
+    outbox_retry_base: dt.timedelta = dt.timedelta(seconds=30)
+    outbox_retry_max: dt.timedelta = dt.timedelta(hours=6)
+    outbox_lease: dt.timedelta = dt.timedelta(minutes=2)
+    # On SQLite, `storyline serve` delivers the outbox in a thread of its own
+    # so that one process is the whole installation.
+    worker_in_process: bool = True
+    worker_poll_interval: float = 2.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def oidc_provider(self, name: str) -> OidcProvider | None:
@@ -216,6 +241,42 @@ class Settings:
             public_url=env.get("STORYLINE_PUBLIC_URL", "").strip().rstrip("/") or None,
             login_attempts_limit=_int(
                 env.get("STORYLINE_LOGIN_ATTEMPTS", "5"), "STORYLINE_LOGIN_ATTEMPTS", 1
+            ),
+            smtp_host=env.get("STORYLINE_SMTP_HOST", "").strip() or None,
+            smtp_port=_int(env.get("STORYLINE_SMTP_PORT", "25"), "STORYLINE_SMTP_PORT", 1),
+            smtp_from=env.get("STORYLINE_SMTP_FROM", "").strip()
+            or "Storyline <storyline@localhost>",
+            smtp_starttls=_bool(
+                env.get("STORYLINE_SMTP_STARTTLS", "false"), "STORYLINE_SMTP_STARTTLS"
+            ),
+            smtp_username=env.get("STORYLINE_SMTP_USERNAME", "").strip() or None,
+            smtp_password=env.get("STORYLINE_SMTP_PASSWORD") or None,
+            webhook_timeout=float(
+                _int(env.get("STORYLINE_WEBHOOK_TIMEOUT", "10"), "STORYLINE_WEBHOOK_TIMEOUT", 1)
+            ),
+            webhook_allow_private=_bool(
+                env.get("STORYLINE_WEBHOOK_ALLOW_PRIVATE", "false"),
+                "STORYLINE_WEBHOOK_ALLOW_PRIVATE",
+            ),
+            outbox_max_attempts=_int(
+                env.get("STORYLINE_OUTBOX_MAX_ATTEMPTS", "8"), "STORYLINE_OUTBOX_MAX_ATTEMPTS", 1
+            ),
+            outbox_retry_base=dt.timedelta(
+                seconds=_int(
+                    env.get("STORYLINE_OUTBOX_RETRY_SECONDS", "30"),
+                    "STORYLINE_OUTBOX_RETRY_SECONDS",
+                    0,
+                )
+            ),
+            outbox_lease=dt.timedelta(
+                seconds=_int(
+                    env.get("STORYLINE_OUTBOX_LEASE_SECONDS", "120"),
+                    "STORYLINE_OUTBOX_LEASE_SECONDS",
+                    1,
+                )
+            ),
+            worker_in_process=_bool(
+                env.get("STORYLINE_WORKER_IN_PROCESS", "true"), "STORYLINE_WORKER_IN_PROCESS"
             ),
         )
 

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from storyline import __version__
 from storyline.api import (
+    boards,
     branches,
     comments,
+    due_dates,
     errors,
     events,
     milestones,
@@ -16,6 +18,7 @@ from storyline.api import (
     search,
     stories,
     story_links,
+    subscriptions,
     system,
     tags,
     tasks,
@@ -23,6 +26,8 @@ from storyline.api import (
     user_preferences,
     user_tokens,
     users,
+    webhooks,
+    worklists,
 )
 from storyline.api.deps import reject_unknown_params
 from storyline.bootstrap import Container
@@ -47,6 +52,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     user_preferences.router,
     user_tokens.router,
     teams.router,
+    worklists.router,
+    boards.router,
+    due_dates.router,
+    subscriptions.router,
+    webhooks.router,
 )
 
 

@@ -13,6 +13,8 @@ from storyline.cli import accounts, remote
 from storyline.cli.bench import bench as bench_command
 from storyline.cli.demo import app as demo_app
 from storyline.cli.elections import app as elections_app
+from storyline.cli.outbox import app as outbox_app
+from storyline.cli.outbox import worker as worker_command
 from storyline.config import Settings
 from storyline.errors import StorylineError
 
@@ -28,6 +30,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(elections_app, name="elections")
 app.add_typer(demo_app, name="demo")
+app.add_typer(outbox_app, name="outbox")
+app.command("worker")(worker_command)
 app.command("bench")(bench_command)
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)
@@ -62,6 +66,11 @@ def serve(
         container = build(config)
         migrate.upgrade(container.db.engine)
         container.db.dispose()
+    if config.is_sqlite and config.worker_in_process and workers == 1:
+        # One process is the whole installation: deliver the outbox here too.
+        from storyline.jobs.worker import start_in_thread
+
+        start_in_thread(build(config))
     console.print(
         f"Storyline {_version()} on http://{host}:{port}/ (database: {_db_label(config)})"
     )

@@ -87,7 +87,9 @@ def is_unavailable(error: BaseException) -> bool:
         return True
     if isinstance(error, exc.OperationalError):
         text = str(error.orig).lower()
-        if "locked" in text or "unable to open" in text or "disk i/o" in text:
+        # SQLite's "database is locked"; not PostgreSQL's deadlock report,
+        # whose "blocked by process" would match a bare "locked".
+        if "is locked" in text or "unable to open" in text or "disk i/o" in text:
             return True
         pgcode = getattr(error.orig, "sqlstate", None)
         # Class 08: connection exceptions; 57P: operator intervention

@@ -1,5 +1,5 @@
 """Timeline events, written by the services in the same transaction as the
-change they describe."""
+change they describe, and the notifications they cause (same transaction)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from storyline.db.models import Event
 from storyline.domain import events
+from storyline.services import notifications
 
 
 def record(
@@ -36,4 +37,7 @@ def record(
     )
     session.add(event)
     session.flush()
+    # The one place where changes reach subscribers and webhooks: every
+    # service that changes something records its event here.
+    notifications.on_event(session, event)
     return event

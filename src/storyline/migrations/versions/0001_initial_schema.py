@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:56:18.216965
+Create Date: 2026-11-22 03:27:12.401288
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision = "0001"
 down_revision = None
@@ -172,6 +173,40 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "boards",
+        sa.Column("title", sa.String(length=255), nullable=False),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("creator_id", sa.Integer(), nullable=True),
+        sa.Column("project_id", sa.Integer(), nullable=True),
+        sa.Column("private", sa.Boolean(), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["creator_id"],
+            ["users.id"],
+            name=op.f("fk_boards_creator_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_boards_project_id_projects"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_boards")),
+    )
+    with op.batch_alter_table("boards", schema=None) as batch_op:
+        batch_op.create_index("ix_boards_creator_id", ["creator_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_boards_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
         "branches",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -195,6 +230,41 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_branches")),
         sa.UniqueConstraint("project_id", "name", name=op.f("uq_branches_project_id_name")),
+    )
+    op.create_table(
+        "digest_state",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("last_event_id", sa.Integer(), nullable=False),
+        sa.Column("last_sent_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_digest_state_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_digest_state")),
+    )
+    op.create_table(
+        "due_dates",
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("date", sa.DateTime(), nullable=False),
+        sa.Column("private", sa.Boolean(), nullable=False),
+        sa.Column("creator_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["creator_id"],
+            ["users.id"],
+            name=op.f("fk_due_dates_creator_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_due_dates")),
     )
     op.create_table(
         "invitations",
@@ -352,6 +422,41 @@ def upgrade() -> None:
         batch_op.create_index("ix_stories_updated_at", ["updated_at"], unique=False)
 
     op.create_table(
+        "subscription_events",
+        sa.Column("subscriber_id", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("event_type", sa.String(length=60), nullable=False),
+        sa.Column("event_info", sa.Text(), nullable=True),
+        sa.Column("event_id", sa.Integer(), nullable=True),
+        sa.Column("story_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["users.id"],
+            name=op.f("fk_subscription_events_author_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscriber_id"],
+            ["users.id"],
+            name=op.f("fk_subscription_events_subscriber_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscription_events")),
+    )
+    with op.batch_alter_table("subscription_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_subscription_events_subscriber_id_id", ["subscriber_id", "id"], unique=False
+        )
+
+    op.create_table(
         "subscriptions",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("target_type", sa.String(length=20), nullable=False),
@@ -406,6 +511,35 @@ def upgrade() -> None:
             "ix_team_membership_user_id_team_id", ["user_id", "team_id"], unique=False
         )
 
+    op.create_table(
+        "unsubscribe_tokens",
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("target_type", sa.String(length=20), nullable=False),
+        sa.Column("target_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_unsubscribe_tokens_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_unsubscribe_tokens")),
+        sa.UniqueConstraint("token", name=op.f("uq_unsubscribe_tokens_token")),
+        sa.UniqueConstraint(
+            "user_id",
+            "target_type",
+            "target_id",
+            name=op.f("uq_unsubscribe_tokens_user_id_target_type_target_id"),
+        ),
+    )
     op.create_table(
         "user_identities",
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -484,6 +618,158 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "webhooks",
+        sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=True),
+        sa.Column("project_group_id", sa.Integer(), nullable=True),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("secret", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.String(length=255), nullable=True),
+        sa.Column("event_types", sa.Text(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_webhooks_owner_id_users"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_group_id"],
+            ["project_groups.id"],
+            name=op.f("fk_webhooks_project_group_id_project_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_webhooks_project_id_projects"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhooks")),
+    )
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_webhooks_owner_id"), ["owner_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_webhooks_project_group_id"), ["project_group_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_webhooks_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "worklists",
+        sa.Column("title", sa.String(length=255), nullable=False),
+        sa.Column("creator_id", sa.Integer(), nullable=True),
+        sa.Column("project_id", sa.Integer(), nullable=True),
+        sa.Column("private", sa.Boolean(), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("automatic", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["creator_id"],
+            ["users.id"],
+            name=op.f("fk_worklists_creator_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"],
+            ["projects.id"],
+            name=op.f("fk_worklists_project_id_projects"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_worklists")),
+    )
+    with op.batch_alter_table("worklists", schema=None) as batch_op:
+        batch_op.create_index("ix_worklists_creator_id", ["creator_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_worklists_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "board_due_dates",
+        sa.Column("board_id", sa.Integer(), nullable=False),
+        sa.Column("due_date_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["board_id"],
+            ["boards.id"],
+            name=op.f("fk_board_due_dates_board_id_boards"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["due_date_id"],
+            ["due_dates.id"],
+            name=op.f("fk_board_due_dates_due_date_id_due_dates"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("board_id", "due_date_id", name=op.f("pk_board_due_dates")),
+    )
+    with op.batch_alter_table("board_due_dates", schema=None) as batch_op:
+        batch_op.create_index("ix_board_due_dates_due_date_id", ["due_date_id"], unique=False)
+
+    op.create_table(
+        "board_permissions",
+        sa.Column("board_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=10), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["board_id"],
+            ["boards.id"],
+            name=op.f("fk_board_permissions_board_id_boards"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_board_permissions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("board_id", "user_id", "role", name=op.f("pk_board_permissions")),
+    )
+    with op.batch_alter_table("board_permissions", schema=None) as batch_op:
+        batch_op.create_index("ix_board_permissions_user_id", ["user_id"], unique=False)
+
+    op.create_table(
+        "board_worklists",
+        sa.Column("board_id", sa.Integer(), nullable=False),
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["board_id"],
+            ["boards.id"],
+            name=op.f("fk_board_worklists_board_id_boards"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["list_id"],
+            ["worklists.id"],
+            name=op.f("fk_board_worklists_list_id_worklists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_board_worklists")),
+        sa.UniqueConstraint(
+            "board_id", "list_id", name=op.f("uq_board_worklists_board_id_list_id")
+        ),
+    )
+    with op.batch_alter_table("board_worklists", schema=None) as batch_op:
+        batch_op.create_index("ix_board_worklists_list_id", ["list_id"], unique=False)
+
+    op.create_table(
         "comments",
         sa.Column("content", sa.Text(), nullable=True),
         sa.Column("is_active", sa.Boolean(), nullable=False),
@@ -522,6 +808,30 @@ def upgrade() -> None:
         batch_op.create_index("ix_comments_story_id", ["story_id"], unique=False)
 
     op.create_table(
+        "due_date_permissions",
+        sa.Column("due_date_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=10), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["due_date_id"],
+            ["due_dates.id"],
+            name=op.f("fk_due_date_permissions_due_date_id_due_dates"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_due_date_permissions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "due_date_id", "user_id", "role", name=op.f("pk_due_date_permissions")
+        ),
+    )
+    with op.batch_alter_table("due_date_permissions", schema=None) as batch_op:
+        batch_op.create_index("ix_due_date_permissions_user_id", ["user_id"], unique=False)
+
+    op.create_table(
         "milestones",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("branch_id", sa.Integer(), nullable=False),
@@ -544,6 +854,49 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_milestones")),
         sa.UniqueConstraint("branch_id", "name", name=op.f("uq_milestones_branch_id_name")),
     )
+    op.create_table(
+        "outbox",
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
+        sa.Column("locked_until", sa.DateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("sent_at", sa.DateTime(), nullable=True),
+        sa.Column("recipient_id", sa.Integer(), nullable=True),
+        sa.Column("webhook_id", sa.Integer(), nullable=True),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["recipient_id"],
+            ["users.id"],
+            name=op.f("fk_outbox_recipient_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["webhook_id"],
+            ["webhooks.id"],
+            name=op.f("fk_outbox_webhook_id_webhooks"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbox_idempotency_key")),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_outbox_recipient_id"), ["recipient_id"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_status_next_attempt_at", ["status", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_outbox_webhook_id"), ["webhook_id"], unique=False)
+
     op.create_table(
         "story_acl_teams",
         sa.Column("story_id", sa.Integer(), nullable=False),
@@ -652,6 +1005,74 @@ def upgrade() -> None:
         batch_op.create_index("ix_story_tags_tag_id_story_id", ["tag_id", "story_id"], unique=False)
 
     op.create_table(
+        "worklist_due_dates",
+        sa.Column("worklist_id", sa.Integer(), nullable=False),
+        sa.Column("due_date_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["due_date_id"],
+            ["due_dates.id"],
+            name=op.f("fk_worklist_due_dates_due_date_id_due_dates"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["worklist_id"],
+            ["worklists.id"],
+            name=op.f("fk_worklist_due_dates_worklist_id_worklists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("worklist_id", "due_date_id", name=op.f("pk_worklist_due_dates")),
+    )
+    with op.batch_alter_table("worklist_due_dates", schema=None) as batch_op:
+        batch_op.create_index("ix_worklist_due_dates_due_date_id", ["due_date_id"], unique=False)
+
+    op.create_table(
+        "worklist_filters",
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("type", sa.String(length=10), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["list_id"],
+            ["worklists.id"],
+            name=op.f("fk_worklist_filters_list_id_worklists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_worklist_filters")),
+    )
+    with op.batch_alter_table("worklist_filters", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_worklist_filters_list_id"), ["list_id"], unique=False)
+
+    op.create_table(
+        "worklist_permissions",
+        sa.Column("worklist_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=10), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_worklist_permissions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["worklist_id"],
+            ["worklists.id"],
+            name=op.f("fk_worklist_permissions_worklist_id_worklists"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "worklist_id", "user_id", "role", name=op.f("pk_worklist_permissions")
+        ),
+    )
+    with op.batch_alter_table("worklist_permissions", schema=None) as batch_op:
+        batch_op.create_index("ix_worklist_permissions_user_id", ["user_id"], unique=False)
+
+    op.create_table(
         "comments_history",
         sa.Column("comment_id", sa.Integer(), nullable=False),
         sa.Column("content", sa.Text(), nullable=True),
@@ -713,6 +1134,34 @@ def upgrade() -> None:
         batch_op.create_index("ix_events_event_type", ["event_type"], unique=False)
         batch_op.create_index("ix_events_story_id_id", ["story_id", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_worklist_id"), ["worklist_id"], unique=False)
+
+    op.create_table(
+        "filter_criteria",
+        sa.Column("filter_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=255), nullable=True),
+        sa.Column("field", sa.String(length=50), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.Column("negative", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["filter_id"],
+            ["worklist_filters.id"],
+            name=op.f("fk_filter_criteria_filter_id_worklist_filters"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_filter_criteria")),
+    )
+    with op.batch_alter_table("filter_criteria", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_filter_criteria_filter_id"), ["filter_id"], unique=False
+        )
 
     op.create_table(
         "tasks",
@@ -781,11 +1230,112 @@ def upgrade() -> None:
         batch_op.create_index("ix_tasks_status", ["status"], unique=False)
         batch_op.create_index("ix_tasks_story_id", ["story_id"], unique=False)
 
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("webhook_id", sa.Integer(), nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=False),
+        sa.Column("event_type", sa.String(length=60), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["outbox_id"],
+            ["outbox.id"],
+            name=op.f("fk_webhook_deliveries_outbox_id_outbox"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["webhook_id"],
+            ["webhooks.id"],
+            name=op.f("fk_webhook_deliveries_webhook_id_webhooks"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
+    )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_webhook_deliveries_webhook_id_id", ["webhook_id", "id"], unique=False
+        )
+
+    op.create_table(
+        "worklist_items",
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("sort_key", sa.BigInteger(), nullable=False),
+        sa.Column("story_id", sa.Integer(), nullable=True),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("display_due_date", sa.Integer(), nullable=True),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.CheckConstraint(
+            "(story_id IS NULL) <> (task_id IS NULL)", name=op.f("ck_worklist_items_one_item")
+        ),
+        sa.ForeignKeyConstraint(
+            ["display_due_date"],
+            ["due_dates.id"],
+            name=op.f("fk_worklist_items_display_due_date_due_dates"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["list_id"],
+            ["worklists.id"],
+            name=op.f("fk_worklist_items_list_id_worklists"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["story_id"],
+            ["stories.id"],
+            name=op.f("fk_worklist_items_story_id_stories"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["tasks.id"],
+            name=op.f("fk_worklist_items_task_id_tasks"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_worklist_items")),
+        sa.UniqueConstraint("list_id", "story_id", name=op.f("uq_worklist_items_list_id_story_id")),
+        sa.UniqueConstraint("list_id", "task_id", name=op.f("uq_worklist_items_list_id_task_id")),
+    )
+    with op.batch_alter_table("worklist_items", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_worklist_items_list_id_sort_key", ["list_id", "sort_key"], unique=False
+        )
+        batch_op.create_index("ix_worklist_items_story_id", ["story_id"], unique=False)
+        batch_op.create_index("ix_worklist_items_task_id", ["task_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("worklist_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_worklist_items_task_id")
+        batch_op.drop_index("ix_worklist_items_story_id")
+        batch_op.drop_index("ix_worklist_items_list_id_sort_key")
+
+    op.drop_table("worklist_items")
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_deliveries_webhook_id_id")
+
+    op.drop_table("webhook_deliveries")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_story_id")
         batch_op.drop_index("ix_tasks_status")
@@ -795,6 +1345,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tasks_assignee_id_story_id")
 
     op.drop_table("tasks")
+    with op.batch_alter_table("filter_criteria", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_filter_criteria_filter_id"))
+
+    op.drop_table("filter_criteria")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_worklist_id"))
         batch_op.drop_index("ix_events_story_id_id")
@@ -806,14 +1360,26 @@ def downgrade() -> None:
         batch_op.drop_index("ix_comments_history_comment_id")
 
     op.drop_table("comments_history")
+    with op.batch_alter_table("worklist_permissions", schema=None) as batch_op:
+        batch_op.drop_index("ix_worklist_permissions_user_id")
+
+    op.drop_table("worklist_permissions")
+    with op.batch_alter_table("worklist_filters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_worklist_filters_list_id"))
+
+    op.drop_table("worklist_filters")
+    with op.batch_alter_table("worklist_due_dates", schema=None) as batch_op:
+        batch_op.drop_index("ix_worklist_due_dates_due_date_id")
+
+    op.drop_table("worklist_due_dates")
     with op.batch_alter_table("story_tags", schema=None) as batch_op:
         batch_op.drop_index("ix_story_tags_tag_id_story_id")
 
+    op.drop_table("story_tags")
     with op.batch_alter_table("story_links", schema=None) as batch_op:
         batch_op.drop_index("ix_story_links_target_story_id")
 
     op.drop_table("story_links")
-    op.drop_table("story_tags")
     with op.batch_alter_table("story_acl_users", schema=None) as batch_op:
         batch_op.drop_index("ix_story_acl_users_user_id_story_id")
 
@@ -822,11 +1388,44 @@ def downgrade() -> None:
         batch_op.drop_index("ix_story_acl_teams_team_id_story_id")
 
     op.drop_table("story_acl_teams")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_webhook_id"))
+        batch_op.drop_index("ix_outbox_status_next_attempt_at")
+        batch_op.drop_index(batch_op.f("ix_outbox_recipient_id"))
+
+    op.drop_table("outbox")
     op.drop_table("milestones")
+    with op.batch_alter_table("due_date_permissions", schema=None) as batch_op:
+        batch_op.drop_index("ix_due_date_permissions_user_id")
+
+    op.drop_table("due_date_permissions")
     with op.batch_alter_table("comments", schema=None) as batch_op:
         batch_op.drop_index("ix_comments_story_id")
 
     op.drop_table("comments")
+    with op.batch_alter_table("board_worklists", schema=None) as batch_op:
+        batch_op.drop_index("ix_board_worklists_list_id")
+
+    op.drop_table("board_worklists")
+    with op.batch_alter_table("board_permissions", schema=None) as batch_op:
+        batch_op.drop_index("ix_board_permissions_user_id")
+
+    op.drop_table("board_permissions")
+    with op.batch_alter_table("board_due_dates", schema=None) as batch_op:
+        batch_op.drop_index("ix_board_due_dates_due_date_id")
+
+    op.drop_table("board_due_dates")
+    with op.batch_alter_table("worklists", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_worklists_project_id"))
+        batch_op.drop_index("ix_worklists_creator_id")
+
+    op.drop_table("worklists")
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhooks_project_id"))
+        batch_op.drop_index(batch_op.f("ix_webhooks_project_group_id"))
+        batch_op.drop_index(batch_op.f("ix_webhooks_owner_id"))
+
+    op.drop_table("webhooks")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
         batch_op.drop_index(batch_op.f("ix_web_sessions_expires_at"))
@@ -837,6 +1436,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_user_identities_user_id"))
 
     op.drop_table("user_identities")
+    op.drop_table("unsubscribe_tokens")
     with op.batch_alter_table("team_membership", schema=None) as batch_op:
         batch_op.drop_index("ix_team_membership_user_id_team_id")
 
@@ -845,6 +1445,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_subscriptions_target_type_target_id")
 
     op.drop_table("subscriptions")
+    with op.batch_alter_table("subscription_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_subscription_events_subscriber_id_id")
+
+    op.drop_table("subscription_events")
     with op.batch_alter_table("stories", schema=None) as batch_op:
         batch_op.drop_index("ix_stories_updated_at")
         batch_op.drop_index("ix_stories_status_id")
@@ -866,7 +1470,14 @@ def downgrade() -> None:
     op.drop_table("oidc_logins")
     op.drop_table("local_credentials")
     op.drop_table("invitations")
+    op.drop_table("due_dates")
+    op.drop_table("digest_state")
     op.drop_table("branches")
+    with op.batch_alter_table("boards", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_boards_project_id"))
+        batch_op.drop_index("ix_boards_creator_id")
+
+    op.drop_table("boards")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_user_id_created_at")
         batch_op.drop_index(batch_op.f("ix_audit_events_event_type"))
