@@ -82,7 +82,7 @@
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
-    if (event.key === "Escape" && target && target.id === "site-search") {
+    if (event.key === "Escape" && target && target.type === "search") {
       target.blur();
       return;
     }
@@ -94,7 +94,9 @@
         if (showShortcuts()) event.preventDefault();
         break;
       case "/": {
-        var search = document.getElementById("site-search");
+        // A page's own search box (the search page's) before the header's.
+        var search = document.querySelector('[data-shortcut-focus="/"]') ||
+          document.getElementById("site-search");
         if (search) { event.preventDefault(); search.focus(); search.select(); }
         break;
       }
