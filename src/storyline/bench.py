@@ -52,6 +52,9 @@ STORYBOARD_MS = {
     "create_story": 19.0,
 }
 READS = ("list", "list_project", "get", "search")
+# The web pages, requested as a signed-in browser (the session cookie); read
+# only, and measured for latency (their throughput follows the API's).
+PAGES = ("page_dashboard", "page_project", "page_story", "page_search")
 SEARCH_WORD = "network"
 SERVER_START_SECONDS = 90.0
 REQUEST_TIMEOUT = 30.0
@@ -346,6 +349,9 @@ class Fixture:
     token: str
     user_id: int
     big_project: int
+    big_project_name: str
+    # The secret of a web session of the benchmark's user (its cookie).
+    session_cookie: str
     story_ids: list[int]
     write_story: int
     shared_tasks: list[int]
@@ -355,7 +361,7 @@ class Fixture:
 def make_fixture(url: str, seed: int) -> Fixture:
     """Picks ids through SQLAlchemy and creates the benchmark's user and token."""
     from storyline.bootstrap import build
-    from storyline.services import users
+    from storyline.services import audit, users, web_sessions
 
     container = build(Settings(database_url=url))
     try:
@@ -405,11 +411,22 @@ def make_fixture(url: str, seed: int) -> Fixture:
                 with_token=True,
             )
             user_id = user.id
+            cookie = web_sessions.open_session(
+                session,
+                settings=container.settings,
+                user=user,
+                method="local",
+                client=audit.NO_CLIENT,
+            )
+        with container.db.read() as session:
+            project_name = session.scalar(select(Project.name).where(Project.id == project_id))
         assert secret is not None
         return Fixture(
             token=secret,
             user_id=user_id,
             big_project=project_id,
+            big_project_name=str(project_name),
+            session_cookie=cookie,
             story_ids=sample or [1],
             write_story=sample[len(sample) // 2] if sample else 1,
             shared_tasks=shared_tasks,
@@ -466,6 +483,26 @@ def cases(fixture: Fixture, state: dict[str, int]) -> list[Case]:
             "search",
             f"GET /v1/stories/search?q={SEARCH_WORD}&limit=100",
             lambda i: Request("GET", "/v1/stories/search", {"q": SEARCH_WORD, "limit": 100}),
+        ),
+        Case(
+            "page_dashboard",
+            "page GET / (dashboard, signed in)",
+            lambda i: Request("GET", "/"),
+        ),
+        Case(
+            "page_project",
+            f"page GET /projects/{fixture.big_project_name}",
+            lambda i: Request("GET", f"/projects/{fixture.big_project_name}"),
+        ),
+        Case(
+            "page_story",
+            "page GET /stories/{id}",
+            lambda i: Request("GET", f"/stories/{story_ids[i % len(story_ids)]}"),
+        ),
+        Case(
+            "page_search",
+            f"page GET /search?q={SEARCH_WORD}",
+            lambda i: Request("GET", "/search", {"q": SEARCH_WORD}),
         ),
         Case(
             "create_story",
@@ -529,7 +566,11 @@ class Runner:
 
     def client(self) -> httpx.Client:
         # One client per thread: a keep-alive connection, as a script would use.
-        return httpx.Client(base_url=self.base, timeout=REQUEST_TIMEOUT)
+        # It carries the web session's cookie for the pages (the API ignores
+        # cookies) and keeps the cookies pages set, as a browser does.
+        client = httpx.Client(base_url=self.base, timeout=REQUEST_TIMEOUT)
+        client.cookies.set("storyline_session", self.fixture.session_cookie)
+        return client
 
     def measure(self, case: Case, result: CaseResult, advance: Callable[[], None]) -> None:
         options = self.options
@@ -677,6 +718,7 @@ class SqlTimer:
 
         self.container = build(Settings(database_url=url))
         self.client = TestClient(create_app(self.container))
+        self.client.cookies.set("storyline_session", fixture.session_cookie)
         self.fixture = fixture
         self.repeats = repeats
         self.captured: list[tuple[str, Any, bool]] = []
@@ -867,7 +909,7 @@ def _measure(
                     state["task_id"] = state.get("task_id") or (fixture.shared_tasks or [1])[0]
                 try:
                     outcome.sql_ms, outcome.sql_method = timer.time_case(
-                        case, write=case.name not in READS
+                        case, write=case.name not in READS + PAGES
                     )
                 except Exception as exc:  # report, don't abort the run
                     outcome.sql_method = f"failed: {type(exc).__name__}: {exc}"[:200]

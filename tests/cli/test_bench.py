@@ -51,6 +51,7 @@ def test_bench_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "create_story",
         "create_task",
         "update_task",
+        *bench.PAGES,
     }
     for case in result.cases:
         assert case.count == options.requests, (case.name, case.error_samples)
