@@ -146,8 +146,12 @@ def prepare_database(options: BenchOptions, console: Console) -> PreparedDatabas
 
     The loaded database is cached (a file in var/bench/ on SQLite, a template
     database on PostgreSQL) and copied for each run, because the run writes."""
-    revision = migrate.head() or "none"
-    key = f"{options.tier.lower()}_s{options.seed}_g{demo.GENERATOR_VERSION}_r{revision}"
+    # Until the first release revision 0001 is regenerated in place, so the
+    # head's name does not say whether the schema changed: the migrations'
+    # contents do.
+    key = (
+        f"{options.tier.lower()}_s{options.seed}_g{demo.GENERATOR_VERSION}_m{migrate.fingerprint()}"
+    )
     if options.database == "sqlite":
         return _prepare_sqlite(options, key, console)
     if options.database == "postgresql":

@@ -74,3 +74,18 @@ def test_wrongly_typed_query_parameter_names_the_field(client: TestClient) -> No
     assert negative.status_code == 400
     both = client.get("/v1/projects", params={"marker": 1, "offset": 1})
     assert both.status_code == 400
+
+
+def test_unmigrated_database_is_a_500_not_an_outage(tmp_path: Path) -> None:
+    # An empty SQLite file opens fine but has no tables: that is an operator's
+    # mistake to fix, not an outage to retry, so it must not answer 503.
+    client = TestClient(
+        create_app(
+            build(Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", data_dir=tmp_path))
+        ),
+        raise_server_exceptions=False,
+    )
+    response = client.get("/v1/projects", headers={"Accept": "application/json"})
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert "Traceback" not in response.text

@@ -91,6 +91,10 @@ def is_unavailable(error: BaseException) -> bool:
         # whose "blocked by process" would match a bare "locked".
         if "is locked" in text or "unable to open" in text or "disk i/o" in text:
             return True
+        if isinstance(error.orig, sqlite3.Error):
+            # Anything else from SQLite ("no such table", a bad statement) is
+            # a bug or an unmigrated database, not an outage to wait out.
+            return False
         pgcode = getattr(error.orig, "sqlstate", None)
         # Class 08: connection exceptions; 57P: operator intervention
         # (server shutting down); 53: insufficient resources.
