@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select, true
 from sqlalchemy.orm import Session
 
-from storyline.db.models import Event
+from storyline.db.models import Board, Event, Worklist
 from storyline.domain import events as event_types
 from storyline.errors import InvalidInput, NotFound
 from storyline.services.access import Actor, get_story, visible_story_ids
+from storyline.services.boards import board_visibility
 from storyline.services.paging import Page, PageRequest, paginate
+from storyline.services.worklists import worklist_visibility
 
 EVENT_SORT = {
     "id": Event.id,
@@ -40,17 +42,31 @@ class EventFilter:
                 raise InvalidInput.field("event_type", f"{name!r} is not an event type")
 
 
-def event_query(actor: Actor, filters: EventFilter) -> Select[Event]:
-    """The events `actor` may see that match `filters`, unordered.
+def event_visibility(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on `Event` keeping the events `actor` may see.
 
-    Events of a story follow the story's visibility. Events that belong to
-    no story (worklists, boards) are shown as they are.
+    Each event follows the visibility of what it belongs to, through that
+    aggregate's own rule (the same ones the story, worklist and board lists
+    use): a story's events its story's, a worklist's the worklist's, a
+    board's the board's. An event whose worklist or board no longer exists
+    stays visible, as StoryBoard's events outlive what they describe.
     """
-    stmt = select(Event)
-    if not actor.is_superuser:
-        stmt = stmt.where(
-            or_(Event.story_id.is_(None), Event.story_id.in_(visible_story_ids(actor)))
-        )
+    if actor.is_superuser:
+        return true()
+    hidden_worklist = exists().where(
+        Worklist.id == Event.worklist_id, not_(worklist_visibility(actor))
+    )
+    hidden_board = exists().where(Board.id == Event.board_id, not_(board_visibility(actor)))
+    return and_(
+        or_(Event.story_id.is_(None), Event.story_id.in_(visible_story_ids(actor))),
+        or_(Event.worklist_id.is_(None), not_(hidden_worklist)),
+        or_(Event.board_id.is_(None), not_(hidden_board)),
+    )
+
+
+def event_query(actor: Actor, filters: EventFilter) -> Select[Event]:
+    """The events `actor` may see that match `filters`, unordered."""
+    stmt = select(Event).where(event_visibility(actor))
     if filters.story_id is not None:
         stmt = stmt.where(Event.story_id == filters.story_id)
     if filters.worklist_id is not None:
