@@ -33,21 +33,22 @@ from storyline.api.deps import reject_unknown_params
 from storyline.bootstrap import Container
 from storyline.web import app as web
 
-# Every /v1 resource router. Order matters only where paths overlap.
+# Every /v1 resource router. Order matters where paths overlap, and for
+# speed: FastAPI tries routes in order, so the busiest resources come first.
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
     # Before the resource routers: their /{id} paths would take "search".
     search.router,
+    stories.router,
+    tasks.router,
+    comments.router,
+    story_links.router,
+    events.router,
+    tags.router,
     projects.router,
     project_groups.router,
-    comments.router,
-    tags.router,
     branches.router,
     milestones.router,
-    stories.router,
-    story_links.router,
-    tasks.router,
-    events.router,
     users.router,
     user_preferences.router,
     user_tokens.router,
@@ -71,10 +72,15 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(reject_unknown_params)])
+    # Each resource router is included directly under /v1 rather than through
+    # one /v1 router: FastAPI matches nested routers once per level, so a
+    # nesting level costs a full second pass over every route.
     for router in ROUTERS:
-        v1.include_router(router)
-    app.include_router(v1)
+        app.include_router(
+            router,
+            prefix="/v1",
+            dependencies=[Depends(reject_unknown_params)],
+        )
     # The server-rendered pages (sign-in, settings) share the process.
     web.mount(app, container)
 

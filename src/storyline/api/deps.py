@@ -12,6 +12,7 @@ from fastapi import Depends, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import PlainSerializer
+from starlette.concurrency import run_in_threadpool
 
 from storyline.bootstrap import Container
 from storyline.config import Settings
@@ -48,30 +49,37 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    # async, so that an anonymous request does not pay a thread hop for it;
+    # only the token lookup, which queries the database, runs in a thread.
     container: Container = request.app.state.container
     secret = _bearer(request)
     actor = Actor()
     if secret is not None:
-        with container.db.read() as session:
-            actor, token = auth.authenticate(session, secret=secret)
-        if token is not None and auth.needs_touch(token):
-            with container.db.write() as session:
-                auth.touch(session, token_id=token.id)
-                # Audited as often as last_used_at is written: enough to see
-                # which tokens are in use, from where, without a row per request.
-                audit.record(
-                    session,
-                    event_type=audit.TOKEN_USED,
-                    user_id=actor.user_id,
-                    client=Client(
-                        ip=request.client.host if request.client is not None else None,
-                        user_agent=request.headers.get("user-agent"),
-                    ),
-                    token_id=token.id,
-                    scope=token.scope,
-                )
+        actor = await run_in_threadpool(_authenticate, container, request, secret)
     return Context(db=container.db, settings=container.settings, actor=actor)
+
+
+def _authenticate(container: Container, request: Request, secret: str) -> Actor:
+    with container.db.read() as session:
+        actor, token = auth.authenticate(session, secret=secret)
+    if token is not None and auth.needs_touch(token):
+        with container.db.write() as session:
+            auth.touch(session, token_id=token.id)
+            # Audited as often as last_used_at is written: enough to see which
+            # tokens are in use, from where, without a row per request.
+            audit.record(
+                session,
+                event_type=audit.TOKEN_USED,
+                user_id=actor.user_id,
+                client=Client(
+                    ip=request.client.host if request.client is not None else None,
+                    user_agent=request.headers.get("user-agent"),
+                ),
+                token_id=token.id,
+                scope=token.scope,
+            )
+    return actor
 
 
 ContextDep = Annotated[Context, Depends(get_context)]
@@ -92,7 +100,7 @@ def _query_names(dependant: Dependant) -> Iterator[str]:
         yield from _query_names(sub)
 
 
-def reject_unknown_params(request: Request) -> None:
+async def reject_unknown_params(request: Request) -> None:
     """StoryBoard answers 400 "Unknown argument" to parameters it doesn't take;
     silently ignoring a misspelt filter would return the wrong stories."""
     route = request.scope.get("route")

@@ -34,7 +34,7 @@ def bench(
     requests: Annotated[int, typer.Option(help="Measured requests per request type.")] = 200,
     workers: Annotated[
         int | None,
-        typer.Option(help="Server worker processes (default: 2 on PostgreSQL, 1 on SQLite)."),
+        typer.Option(help="Server worker processes (default: 2, one per core here)."),
     ] = None,
     duration: Annotated[float, typer.Option(help="Seconds per throughput measurement.")] = 5.0,
     seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 1,
