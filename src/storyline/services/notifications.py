@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, tuple_
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from storyline.db.models import (
@@ -213,7 +213,15 @@ def on_event(session: Session, event: Event) -> None:
     subscribed: dict[int, tuple[str, int]] = {}
     rows = session.execute(
         select(Subscription.user_id, Subscription.target_type, Subscription.target_id).where(
-            tuple_(Subscription.target_type, Subscription.target_id).in_(targets)
+            # One (type, id) pair per OR branch, not a row-value IN: SQLite
+            # answers the IN form with a scan of every subscription, the OR
+            # form with one index probe per target (1 ms to 0.01 ms at tier S).
+            or_(
+                *(
+                    and_(Subscription.target_type == kind, Subscription.target_id == target)
+                    for kind, target in targets
+                )
+            )
         )
     ).all()
     rank = {kind: index for index, kind in enumerate(_TARGET_ORDER)}
