@@ -471,11 +471,33 @@ def _manual_items(
     )
     if limit is not None and len(list_ids) == 1:
         stmt = stmt.limit(limit).offset(offset)
+    elif limit is not None:
+        # A page of each list, cut in SQL: a board's first cards must not
+        # cost loading all of its 5,000 cards.
+        shown = (
+            select(
+                WorklistItem.id.label("shown_pk"),
+                ranked.c.rank,
+                func.row_number()
+                .over(
+                    partition_by=WorklistItem.list_id,
+                    order_by=(WorklistItem.sort_key, WorklistItem.id),
+                )
+                .label("shown"),
+            )
+            .join(ranked, ranked.c.item_pk == WorklistItem.id)
+            .where(_item_visible(actor))
+            .subquery()
+        )
+        stmt = (
+            select(WorklistItem, shown.c.rank)
+            .join(shown, shown.c.shown_pk == WorklistItem.id)
+            .where(shown.c.shown > offset, shown.c.shown <= offset + limit)
+            .order_by(WorklistItem.list_id, WorklistItem.sort_key, WorklistItem.id)
+        )
     rows = session.execute(stmt).all()
     per_list: dict[int, list[ItemView]] = defaultdict(list)
     for item, position in rows:
-        if limit is not None and len(list_ids) > 1 and len(per_list[item.list_id]) >= limit:
-            continue
         per_list[item.list_id].append(
             ItemView(
                 item=item,
@@ -532,6 +554,24 @@ def list_items(
         session, actor=actor, list_ids=[worklist.id], limit=page.limit, offset=page.offset or 0
     ).get(worklist.id, [])
     return Page(items=items, total=total, request=page)
+
+
+def item_counts(session: Session, *, actor: Actor, list_ids: Sequence[int]) -> dict[int, int]:
+    """The unarchived items the actor may see, per manual list, in one query."""
+    if not list_ids:
+        return {}
+    rows = session.execute(
+        select(WorklistItem.list_id, func.count())
+        .where(
+            WorklistItem.list_id.in_(list_ids),
+            WorklistItem.archived.is_(False),
+            _item_visible(actor),
+        )
+        .group_by(WorklistItem.list_id)
+    )
+    counts = dict.fromkeys(list_ids, 0)
+    counts.update({list_id: int(count) for list_id, count in rows})
+    return counts
 
 
 def get_item(session: Session, *, actor: Actor, worklist_id: int, item_id: int) -> ItemView:

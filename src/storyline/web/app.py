@@ -18,6 +18,7 @@ from storyline.web import (
     settings,
     stories,
     vendor,
+    worklists,
 )
 from storyline.web.rendering import STATIC, html_error, make_templates
 
@@ -31,6 +32,7 @@ ROUTERS = (
     projects.router,
     stories.router,
     search.router,
+    worklists.router,
 )
 
 

@@ -10,6 +10,7 @@ from storyline.services import pages
 from storyline.web.rendering import PageRoute, render
 from storyline.web.security import PageDep
 from storyline.web.tracker import describe_event
+from storyline.web.worklists import my_lists
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -24,4 +25,10 @@ def dashboard(ctx: PageDep) -> Response:
             return render(ctx, "tracker/welcome.html", stories=recent.items)
         board = pages.dashboard(session, actor=ctx.actor)
         activity = [(e, describe_event(e, board.names)) for e in board.activity]
-        return render(ctx, "tracker/dashboard.html", board=board, activity=activity)
+        return render(
+            ctx,
+            "tracker/dashboard.html",
+            board=board,
+            activity=activity,
+            lists=my_lists(session, ctx),
+        )

@@ -45,6 +45,7 @@ from storyline.services.validation import validate
 from storyline.web.rendering import PageRoute, redirect, render
 from storyline.web.security import FormDep, PageContext, PageDep
 from storyline.web.tracker import describe_event, errors_by_field, parse_user_ref, sign_in_first
+from storyline.web.worklists import story_worklists
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -132,6 +133,7 @@ def _story_page(
             link_kinds=LINK_KINDS,
             state=state or FormState(),
             editable_comments=ctx.settings.enable_editable_comments,
+            worklists=story_worklists(session, ctx, story_id),
         )
 
 
