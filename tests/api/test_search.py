@@ -361,6 +361,9 @@ def test_story_search_costs_the_same_number_of_statements_for_any_page_size(
         return len(seen), len(searching)
 
     one, eight = statements(1), statements(8)
-    # No statement per story; the full-text condition is in the count and the page only.
+    # No statement per story; the full-text condition is in the count and the
+    # page only, plus (SQLite, readers who aren't administrators) the count of
+    # hidden private matches, which the index answers itself.
     assert one == eight
-    assert one[1] == 2
+    sqlite = engine.dialect.name == "sqlite"
+    assert one[1] == (3 if sqlite else 2)

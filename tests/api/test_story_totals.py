@@ -13,13 +13,15 @@ from fastapi.testclient import TestClient
 from tests.factories import Factory, TestUser
 
 
-def _everything(client: TestClient, who: TestUser | None, params: dict[str, Any]) -> list[int]:
+def _everything(
+    client: TestClient, who: TestUser | None, params: dict[str, Any], path: str = "/v1/stories"
+) -> list[int]:
     headers = who.headers if who else {}
     ids: list[int] = []
     marker = None
     while True:
         page_params = {**params, "limit": 7, **({"marker": marker} if marker else {})}
-        response = client.get("/v1/stories", params=page_params, headers=headers)
+        response = client.get(path, params=page_params, headers=headers)
         assert response.status_code == 200, response.text
         page = [story["id"] for story in response.json()]
         ids.extend(page)
@@ -36,10 +38,13 @@ def test_totals_and_pages_agree_with_what_each_reader_sees(
     alice, bob = factory.user(), factory.user()
     big = factory.project(admin)
     small = factory.project(admin)
+    titles: dict[int, str] = {}
     for i in range(40):
         private = rng.random() < 0.3
         acl = [bob.id] if private and rng.random() < 0.5 else []
-        story = factory.story(alice if i % 3 else bob, private=private, users=acl)
+        title = f"{'network' if i % 2 else 'storage'} story {i}"
+        story = factory.story(alice if i % 3 else bob, title=title, private=private, users=acl)
+        titles[story["id"]] = title
         # Most stories have a task in the big project, few in the small one,
         # so both plans (IN list and EXISTS probe) are exercised.
         if rng.random() < 0.8:
@@ -65,3 +70,18 @@ def test_totals_and_pages_agree_with_what_each_reader_sees(
             "/v1/stories", params={**params, "limit": 5, "sort_dir": "desc"}, headers=headers
         )
         assert [s["id"] for s in descending.json()] == sorted(seen, reverse=True)[:5]
+
+        # Search walks the full-text index in id order and counts hidden
+        # private matches from the index; it must agree with the list too.
+        if not params:
+            for q, wanted in (
+                ("network", lambda title: "network" in title),
+                ("stor", lambda title: True),
+                ("story -storage", lambda title: "storage" not in title),
+            ):
+                found = _everything(client, who, {"q": q}, path="/v1/stories/search")
+                assert found == [i for i in seen if wanted(titles[i])], (who, q)
+                searched = client.get(
+                    "/v1/stories/search", params={"q": q, "limit": 3}, headers=headers
+                )
+                assert searched.headers["X-Total"] == str(len(found)), (who, q)

@@ -41,6 +41,12 @@ SEARCHED: dict[str, tuple[str, ...]] = {
     "comments": ("content",),
 }
 
+# SQLite: columns indexed beside the searched ones, never searched by the
+# words people type (the search service names the searched columns). A
+# story's private flag, indexed as the token 0 or 1, lets FTS5 count the
+# private matches of a query without reading any story row.
+SQLITE_EXTRA: dict[str, tuple[str, ...]] = {"stories": ("private",)}
+
 # PostgreSQL: table -> {generated column: document columns}. Email
 # addresses are private, so people other than administrators search user
 # names alone, which needs a vector of its own. (On SQLite an FTS5 column
@@ -71,6 +77,7 @@ def _pg_document(columns: tuple[str, ...]) -> str:
 
 def _sqlite_upgrade(table: str, columns: tuple[str, ...]) -> None:
     fts = f"{table}_fts"
+    columns = columns + SQLITE_EXTRA.get(table, ())
     names = ", ".join(columns)
     new = ", ".join(f"new.{column}" for column in columns)
     old = ", ".join(f"old.{column}" for column in columns)
@@ -87,7 +94,7 @@ def _sqlite_upgrade(table: str, columns: tuple[str, ...]) -> None:
         f"CREATE TRIGGER {fts}_delete AFTER DELETE ON {table} BEGIN "
         f"INSERT INTO {fts}({fts}, rowid, {names}) VALUES ('delete', old.id, {old}); END"
     )
-    # Only updates of the searched columns touch the index: a story's status
+    # Only updates of the indexed columns touch the index: a story's status
     # counts change far more often than its text.
     op.execute(
         f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {names} ON {table} BEGIN "
