@@ -471,3 +471,23 @@ def test_lanes_load_a_page_at_a_time(
     plain = b.get(f"/boards/{board['id']}/lanes/{lane}?offset=25")
     assert plain.status_code == 303
     assert plain.headers["location"] == f"/worklists/{lane}?page=2"
+
+
+def test_every_form_carries_the_pages_csrf_token(setup: Setup, browser_as: BrowserAs) -> None:
+    owner = browser_as(setup.owner)
+    for path in (
+        "/worklists",
+        "/boards",
+        f"/boards/{setup.board['id']}",
+        f"/worklists/{setup.worklist['id']}",
+        f"/stories/{setup.stories[0]['id']}",
+    ):
+        html = owner.get(path).text
+        token = re.search(r'<meta name="csrf-token" content="([0-9a-f]+)">', html)
+        assert token, path
+        posts = re.findall(r'<form[^>]*method="post"[^>]*>(.*?)</form>', html, re.S)
+        assert posts, path
+        for body in posts:
+            sent = re.search(r'name="csrf_token" value="([^"]*)"', body)
+            assert sent, (path, body[:200])
+            assert sent.group(1) == token.group(1), (path, body[:200])
