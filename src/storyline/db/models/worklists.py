@@ -52,7 +52,9 @@ class WorklistItem(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "worklist_items"
     __table_args__ = (
-        Index("ix_worklist_items_list_id_sort_key", "list_id", "sort_key"),
+        # Covers a move's neighbour lookup and rank count (both filter on
+        # `archived` and order by (sort_key, id)) without reading the rows.
+        Index("ix_worklist_items_list_order", "list_id", "archived", "sort_key", "id"),
         UniqueConstraint("list_id", "story_id"),
         UniqueConstraint("list_id", "task_id"),
         Index("ix_worklist_items_story_id", "story_id"),

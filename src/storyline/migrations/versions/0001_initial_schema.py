@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:27:12.401288
+Create Date: 2026-11-22 03:59:00.473760
 """
 
 from __future__ import annotations
@@ -1316,7 +1316,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("worklist_items", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_worklist_items_list_id_sort_key", ["list_id", "sort_key"], unique=False
+            "ix_worklist_items_list_order", ["list_id", "archived", "sort_key", "id"], unique=False
         )
         batch_op.create_index("ix_worklist_items_story_id", ["story_id"], unique=False)
         batch_op.create_index("ix_worklist_items_task_id", ["task_id"], unique=False)
@@ -1329,7 +1329,7 @@ def downgrade() -> None:
     with op.batch_alter_table("worklist_items", schema=None) as batch_op:
         batch_op.drop_index("ix_worklist_items_task_id")
         batch_op.drop_index("ix_worklist_items_story_id")
-        batch_op.drop_index("ix_worklist_items_list_id_sort_key")
+        batch_op.drop_index("ix_worklist_items_list_order")
 
     op.drop_table("worklist_items")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
