@@ -91,3 +91,28 @@ def test_condorcet_winner() -> None:
     m = pairwise(Profile.from_rankings("abc", [(2, 1, 3), (3, 1, 2), (1, 2, 3)]))
     assert m.condorcet_winner() == "b"
     assert m.beats()[1, 0]
+
+
+@pytest.mark.parametrize("distinct_weights", [1, 3, 40])
+def test_pairwise_counts_every_weighting_exactly(distinct_weights: int) -> None:
+    # Few distinct weights are counted per weight group, many with one
+    # weighted sum per candidate; both must equal a ballot-by-ballot count,
+    # "no opinion" included.
+    rng = np.random.default_rng(distinct_weights)
+    candidates = ("a", "b", "c", "d", "e")
+    rows: list[tuple[int | None, ...]] = []
+    for _ in range(120):
+        ranks: list[int | None] = [int(x) for x in rng.integers(1, 6, size=5)]
+        if rng.random() < 0.2:
+            ranks[int(rng.integers(0, 5))] = None
+        rows.append(tuple(ranks))
+    profile = Profile.from_rankings(candidates, rows)
+    weights = [1 + (index % distinct_weights) * 7 for index in range(len(profile.ballots))]
+    profile = Profile(candidates=candidates, ballots=profile.ballots, weights=tuple(weights))
+    expected = np.zeros((5, 5), dtype=np.int64)
+    for ballot, weight in zip(profile.ballots, profile.weights, strict=True):
+        for i, ri in enumerate(ballot.ranks):
+            for j, rj in enumerate(ballot.ranks):
+                if ri is not None and rj is not None and ri < rj:
+                    expected[i, j] += weight
+    assert (pairwise(profile).d == expected).all()

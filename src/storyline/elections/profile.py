@@ -35,13 +35,9 @@ NO_OPINION_RANK: Final = -1
 
 IntArray = npt.NDArray[np.int64]
 
-# Ballots are compared in chunks so that the (chunk x n x n) boolean cube stays in
-# the CPU cache; measured fastest around a million cells.
-_CHUNK_CELLS: Final = 1_000_000
-
-# float32 adds integers exactly up to 2**24; a chunk whose weights sum to more is
-# summed in float64 instead.
-_FLOAT32_EXACT: Final = 2**24
+# Up to this many distinct ballot weights, ballots are counted per weight
+# with integer sums; past it, with one weighted sum per candidate.
+_WEIGHT_GROUPS: Final = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,32 +211,53 @@ class PairwiseMatrix:
 def pairwise_from_ranks(
     ranks: IntArray, weights: IntArray, candidates: Sequence[str]
 ) -> PairwiseMatrix:
-    """The pairwise matrix from a rank matrix (see :meth:`Profile.rank_matrix`)."""
+    """The pairwise matrix from a rank matrix (see :meth:`Profile.rank_matrix`).
+
+    Works on the transposed matrix, one candidate's row against all the
+    others at a time: each comparison is a contiguous vector operation over
+    every ballot, and no ballots x candidates x candidates cube is built
+    (100,000 ballots x 30 candidates: 35 ms instead of 0.8 s).
+    """
     n_ballots, n = ranks.shape
     d = np.zeros((n, n), dtype=np.int64)
     if n_ballots and n:
-        has_no_opinion = bool((ranks < 0).any())
-        # The smallest integer type that holds every rank makes the comparison cube
-        # several times cheaper to build than with int64.
         top = int(ranks.max())
-        small: npt.NDArray[np.signedinteger[Any]] = ranks.astype(
-            np.int8 if top < 127 else np.int16 if top < 32767 else np.int64
-        )
-        chunk = max(1, _CHUNK_CELLS // (n * n))
-        for start in range(0, n_ballots, chunk):
-            r = small[start : start + chunk]
-            w = weights[start : start + chunk]
-            better = r[:, :, None] < r[:, None, :]
-            if has_no_opinion:
-                valid = r >= 0
-                better &= valid[:, :, None] & valid[:, None, :]
-            # A float matrix-vector product (BLAS) is by far the fastest weighted
-            # sum numpy offers, and exact while the sums fit the mantissa.
-            dtype = np.float32 if int(w.sum()) < _FLOAT32_EXACT else np.float64
-            flat: npt.NDArray[np.floating[Any]] = better.reshape(len(r), n * n).astype(dtype)
-            fw: npt.NDArray[np.floating[Any]] = w.astype(dtype)
-            d += np.rint(fw @ flat).astype(np.int64).reshape(n, n)
+        # The smallest integer type that holds every rank keeps the rows short.
+        small = ranks.astype(np.int8 if top < 127 else np.int16 if top < 32767 else np.int64)
+        by_candidate = np.ascontiguousarray(small.T)
+        valid = by_candidate >= 0
+        has_no_opinion = not bool(valid.all())
+        # Ballots are grouped by weight, so that each group is counted with
+        # a plain integer sum: exact, and cheap because real profiles have
+        # few distinct weights (most ballots appear once).
+        distinct = np.unique(weights)
+        if len(distinct) > _WEIGHT_GROUPS:
+            for i in range(n):
+                better = _better(by_candidate, valid, i, has_no_opinion)
+                d[i] = (better * weights).sum(axis=1, dtype=np.int64)
+        else:
+            for weight in distinct:
+                chosen = weights == weight
+                rows = by_candidate if len(distinct) == 1 else by_candidate[:, chosen]
+                rows_valid = valid if len(distinct) == 1 else valid[:, chosen]
+                for i in range(n):
+                    better = _better(rows, rows_valid, i, has_no_opinion)
+                    d[i] += int(weight) * better.sum(axis=1, dtype=np.int64)
     return PairwiseMatrix(candidates=tuple(candidates), d=d, num_voters=int(weights.sum()))
+
+
+def _better(
+    rows: npt.NDArray[np.signedinteger[Any]],
+    valid: npt.NDArray[np.bool_],
+    i: int,
+    has_no_opinion: bool,
+) -> npt.NDArray[np.bool_]:
+    """Per candidate and ballot: does the ballot rank candidate i above it?"""
+    better: npt.NDArray[np.bool_] = rows[i] < rows
+    if has_no_opinion:
+        # "No opinion" takes the candidate out of that ballot's comparisons.
+        better &= valid[i] & valid
+    return better
 
 
 def pairwise(profile: Profile) -> PairwiseMatrix:
