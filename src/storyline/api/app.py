@@ -29,7 +29,7 @@ from storyline.api import (
     webhooks,
     worklists,
 )
-from storyline.api.deps import reject_unknown_params
+from storyline.api.deps import check_input, reject_unknown_params
 from storyline.bootstrap import Container
 from storyline.web import app as web
 
@@ -79,7 +79,8 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(
             router,
             prefix="/v1",
-            dependencies=[Depends(reject_unknown_params)],
+            dependencies=[Depends(reject_unknown_params), Depends(check_input)],
+            responses=errors.ERROR_RESPONSES,
         )
     # The server-rendered pages (sign-in, settings) share the process.
     web.mount(app, container)

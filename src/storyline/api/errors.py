@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -56,6 +57,47 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     429: "too_many_requests",
 }
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response (see docs/api.md, "Errors")."""
+
+    code: str
+    message: str
+    details: Any = None
+    faultcode: str
+    faultstring: str
+    debuginfo: None = None
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# The errors any /v1 operation may answer, documented once for all of them
+# (api/app.py includes every router with these). Validation errors are 400,
+# never FastAPI's default 422, which `drop_unused_validation_responses` removes.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Invalid input: `details` lists each field and why."),
+    401: _documented("Not signed in, or an unknown, revoked or expired token."),
+    403: _documented("Signed in but not allowed."),
+    404: _documented("No such resource (or a private story the caller may not see)."),
+    409: _documented("A duplicate, or a concurrent change that could not be retried."),
+    503: _documented("The database is not available right now; see Retry-After."),
+}
+
+
+def drop_unused_validation_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """Remove the 422 responses FastAPI documents for every operation with
+    parameters: request validation errors are answered 400 (see `install`)."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
@@ -108,6 +150,13 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return drop_unused_validation_responses(generate_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(StorylineError)
     async def _storyline(request: Request, error: StorylineError) -> Response:
         status = status_for(error)

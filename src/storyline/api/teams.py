@@ -166,13 +166,13 @@ def get_team(ctx: ContextDep, ref: str) -> Any:
         return service.get_team(session, ref=ref)
 
 
-@router.put("/{team_id:int}", response_model=TeamOut)
+@router.put("/{team_id}", response_model=TeamOut)
 def update_team(ctx: ContextDep, team_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
     with ctx.db.write() as session:
         return service.update_team(session, actor=ctx.actor, team_id=team_id, changes=body)
 
 
-@router.delete("/{team_id:int}", status_code=204)
+@router.delete("/{team_id}", status_code=204)
 def delete_team(ctx: ContextDep, team_id: int) -> Response:
     with ctx.db.write() as session:
         service.delete_team(session, actor=ctx.actor, team_id=team_id)

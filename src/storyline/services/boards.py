@@ -35,7 +35,7 @@ from storyline.services import worklists as lists
 from storyline.services.access import Actor, require_user
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.text import contains
-from storyline.services.validation import validate
+from storyline.services.validation import Id, validate
 
 BOARD_SORT = {
     "id": Board.id,
@@ -59,7 +59,7 @@ class LaneIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    list_id: int | None = None
+    list_id: Id | None = None
     position: int | None = None
     worklist: LaneWorklistIn | None = None
 
@@ -69,11 +69,11 @@ class BoardIn(BaseModel):
 
     title: str = Field(min_length=1, max_length=255)
     description: str | None = None
-    project_id: int | None = None
+    project_id: Id | None = None
     private: bool = False
     archived: bool = False
-    owners: list[int] = Field(default_factory=list)
-    users: list[int] = Field(default_factory=list)
+    owners: list[Id] = Field(default_factory=list)
+    users: list[Id] = Field(default_factory=list)
     lanes: list[LaneIn] = Field(default_factory=list, max_length=100)
 
     _user_ids = field_validator("owners", "users", mode="before")(lists._ids)

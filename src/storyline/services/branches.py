@@ -23,7 +23,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.services.access import Actor, require_superuser
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.text import contains
-from storyline.services.validation import validate
+from storyline.services.validation import Id, validate
 
 BRANCH_SORT = {
     "id": Branch.id,
@@ -52,7 +52,7 @@ class BranchIn(BaseModel):
 
     # Git branch names have no whitespace; the column holds 100 characters.
     name: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
-    project_id: int
+    project_id: Id
     expired: bool = False
     autocreated: bool = False
     restricted: bool = False
@@ -62,7 +62,7 @@ class MilestoneIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     name: str = Field(max_length=100)
-    branch_id: int
+    branch_id: Id
     expired: bool = False
 
     _name = field_validator("name")(_not_blank)

@@ -27,6 +27,7 @@ from storyline.services.access import (
     story_visibility,
 )
 from storyline.services.paging import Page, PageRequest, paginate
+from storyline.services.validation import Id
 
 # StoryBoard stored comments as MEDIUMTEXT (16 MiB), which let one request
 # store a whole CI log. 64 KiB holds any comment a person writes and any
@@ -54,7 +55,7 @@ class CommentIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     content: str = Field(max_length=MAX_CONTENT_LENGTH)
-    in_reply_to: int | None = None
+    in_reply_to: Id | None = None
 
     _content = field_validator("content")(_check_content)
 

@@ -25,7 +25,7 @@ from storyline.services import boards, worklists
 from storyline.services.access import Actor, require_user
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.text import contains
-from storyline.services.validation import validate
+from storyline.services.validation import Id, validate
 
 DUE_DATE_SORT = {
     "id": DueDate.id,
@@ -43,11 +43,11 @@ class DueDateIn(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     date: dt.datetime
     private: bool = False
-    owners: list[int] = Field(default_factory=list)
-    users: list[int] = Field(default_factory=list)
+    owners: list[Id] = Field(default_factory=list)
+    users: list[Id] = Field(default_factory=list)
     # Used by POST and PUT to add the date to a board or a worklist.
-    board_id: int | None = None
-    worklist_id: int | None = None
+    board_id: Id | None = None
+    worklist_id: Id | None = None
 
     _user_ids = field_validator("owners", "users", mode="before")(worklists._ids)
 

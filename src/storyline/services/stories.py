@@ -43,7 +43,7 @@ from storyline.services.access import (
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.tags import ensure_tags
 from storyline.services.text import contains
-from storyline.services.validation import validate
+from storyline.services.validation import Id, validate
 
 STORY_SORT = {
     "id": Story.id,
@@ -85,11 +85,11 @@ class StoryIn(BaseModel):
     title: str = Field(min_length=1, max_length=255)
     description: str | None = None
     is_bug: bool = True
-    story_type_id: int = STORY_TYPE_BUG
+    story_type_id: Id = STORY_TYPE_BUG
     private: bool = False
     tags: list[str] = Field(default_factory=list)
-    users: list[int] = Field(default_factory=list)
-    teams: list[int] = Field(default_factory=list)
+    users: list[Id] = Field(default_factory=list)
+    teams: list[Id] = Field(default_factory=list)
 
     _user_ids = field_validator("users", "teams", mode="before")(_ids)
 
@@ -102,10 +102,10 @@ class StoryChanges(BaseModel):
     title: str = Field(default="", min_length=1, max_length=255)
     description: str | None = None
     is_bug: bool = True
-    story_type_id: int = STORY_TYPE_BUG
+    story_type_id: Id = STORY_TYPE_BUG
     private: bool = False
-    users: list[int] = Field(default_factory=list)
-    teams: list[int] = Field(default_factory=list)
+    users: list[Id] = Field(default_factory=list)
+    teams: list[Id] = Field(default_factory=list)
 
     _user_ids = field_validator("users", "teams", mode="before")(_ids)
 

@@ -22,6 +22,7 @@ from storyline.domain import events
 from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.services import timeline
 from storyline.services.access import Actor, get_story, require_user, story_visibility
+from storyline.services.validation import Id
 
 # kind -> (what the source story says, what the target story says)
 LINK_KINDS: Final[dict[str, tuple[str, str]]] = {
@@ -37,7 +38,7 @@ MAX_LINKS = 500
 class StoryLinkIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    target_story_id: int
+    target_story_id: Id
     kind: str
 
 

@@ -23,6 +23,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from storyline.services import boards, tasks, worklists
 from storyline.services.access import Actor, require_user, story_is_visible
 from storyline.services.paging import Page, PageRequest, paginate
+from storyline.services.validation import Id
 
 TARGET_TYPES = ("story", "task", "project", "project_group", "worklist", "board")
 
@@ -47,8 +48,8 @@ class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     target_type: str
-    target_id: int
-    user_id: int | None = None
+    target_id: Id
+    user_id: Id | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,7 +32,7 @@ from storyline.services import timeline
 from storyline.services.access import Actor, get_story, require_user, story_visibility
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.text import contains
-from storyline.services.validation import validate
+from storyline.services.validation import Id, validate
 
 TASK_SORT = {
     "id": Task.id,
@@ -56,13 +56,13 @@ class TaskIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     title: str = Field(min_length=1, max_length=255)
-    story_id: int | None = None
-    project_id: int | None = None
+    story_id: Id | None = None
+    project_id: Id | None = None
     status: str = "todo"
     priority: str | None = "medium"
-    assignee_id: int | None = None
-    branch_id: int | None = None
-    milestone_id: int | None = None
+    assignee_id: Id | None = None
+    branch_id: Id | None = None
+    milestone_id: Id | None = None
     link: str | None = None
 
 
@@ -72,13 +72,13 @@ class TaskChanges(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     title: str = Field(default="", min_length=1, max_length=255)
-    story_id: int | None = None
-    project_id: int | None = None
+    story_id: Id | None = None
+    project_id: Id | None = None
     status: str = "todo"
     priority: str | None = None
-    assignee_id: int | None = None
-    branch_id: int | None = None
-    milestone_id: int | None = None
+    assignee_id: Id | None = None
+    branch_id: Id | None = None
+    milestone_id: Id | None = None
     link: str | None = None
 
 

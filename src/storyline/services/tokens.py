@@ -27,7 +27,7 @@ from storyline.services import audit, auth
 from storyline.services.access import Actor, require_user
 from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.users import get_user, get_user_by_email
-from storyline.services.validation import validate
+from storyline.services.validation import Id, validate
 
 Scope = Literal["read", "write"]
 # A bound keeps date arithmetic in range; a century is "never" for a token.
@@ -47,7 +47,7 @@ class TokenIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    user_id: int | None = None
+    user_id: Id | None = None
     name: str | None = Field(default=None, max_length=255)
     scope: Scope = "write"
     expires_in: int | None = Field(default=None, ge=1, le=EXPIRES_IN_MAX)

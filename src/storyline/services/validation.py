@@ -9,9 +9,9 @@ and not as a pydantic exception that no edge translates.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from storyline.errors import InvalidInput
 
@@ -35,3 +35,14 @@ def invalid_input(error: ValidationError) -> InvalidInput:
     ]
     message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "Invalid input."
     return InvalidInput(message, details=details)
+
+
+# The range of an `integer` column on PostgreSQL, which every id is. A number
+# outside it names nothing, and the database refuses to compare with it
+# ("integer out of range") rather than finding no row, so input is checked
+# against it before it reaches a query.
+MIN_INT = -(2**31)
+MAX_INT = 2**31 - 1
+
+# An id in an input model: a positive number an id column can hold.
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]

@@ -23,7 +23,7 @@ from storyline.errors import InvalidInput, NotFound
 from storyline.services import outbox
 from storyline.services.access import Actor, require_user
 from storyline.services.paging import Page, PageRequest, paginate
-from storyline.services.validation import validate
+from storyline.services.validation import Id, validate
 
 WEBHOOK_SORT = {"id": Webhook.id, "created_at": Webhook.created_at, "url": Webhook.url}
 DELIVERY_SORT = {"id": WebhookDelivery.id, "created_at": WebhookDelivery.created_at}
@@ -34,8 +34,8 @@ class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     url: str = Field(min_length=1, max_length=2000)
-    project_id: int | None = None
-    project_group_id: int | None = None
+    project_id: Id | None = None
+    project_group_id: Id | None = None
     secret: str | None = Field(default=None, min_length=16, max_length=200)
     description: str | None = Field(default=None, max_length=255)
     event_types: list[str] = Field(default_factory=list)
