@@ -30,8 +30,7 @@ def profiles(draw: Any, no_opinion: bool = False) -> Profile:
 
 def to_pref_voting(profile: Profile) -> ProfileWithTies:
     rankings = [
-        dict(zip(range(profile.num_candidates), b.ranks, strict=True))
-        for b in profile.ballots
+        dict(zip(range(profile.num_candidates), b.ranks, strict=True)) for b in profile.ballots
     ]
     return ProfileWithTies(rankings, rcounts=list(profile.weights))
 

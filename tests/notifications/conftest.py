@@ -37,12 +37,16 @@ class Inbox:
         self.lock = threading.Lock()
         self.delay = 0.0
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.delay:
             import asyncio
 
             await asyncio.sleep(self.delay)
-        raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
+        raw = (
+            envelope.content
+            if isinstance(envelope.content, bytes)
+            else str(envelope.content).encode()
+        )
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         with self.lock:
@@ -82,7 +86,7 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             expected = "sha256=" + hmac.new(state.secret.encode(), body, hashlib.sha256).hexdigest()

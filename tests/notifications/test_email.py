@@ -57,9 +57,12 @@ def test_email_per_change_threaded_with_unsubscribe(
     assert len(reader_mails) == 2  # task created, status changed (the comment is their own)
     author_mails = mails.to(author.email)
     assert len(author_mails) == 1  # only the reader's comment
-    assert len(mails.to(legacy.email)) == 3  # project subscription: both task events and the comment
+    assert (
+        len(mails.to(legacy.email)) == 3
+    )  # project subscription: both task events and the comment
     roots = {m["In-Reply-To"] for m in mails.messages}
-    assert len(roots) == 1 and roots == {m["References"] for m in mails.messages}
+    assert len(roots) == 1
+    assert roots == {m["References"] for m in mails.messages}
     assert len({m["Message-ID"] for m in mails.messages}) == len(mails.messages)
     first = reader_mails[0]
     assert first["Subject"] == f"[Storyline] Frobnicator crashes (story #{story['id']})"
@@ -67,7 +70,8 @@ def test_email_per_change_threaded_with_unsubscribe(
     assert first.get_content_type() == "multipart/alternative"
     text = first.get_body(preferencelist=("plain",))
     html = first.get_body(preferencelist=("html",))
-    assert text is not None and html is not None
+    assert text is not None
+    assert html is not None
     assert f"https://tracker.example.org/stories/{story['id']}" in text.get_content()
     assert "<a href=" in html.get_content()
     comment_mail = author_mails[0]
@@ -160,7 +164,8 @@ def test_daily_digest_gathers_changes_once_a_day(
     body = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert f"First story (story #{first['id']})" in body
     assert f"Second story (story #{second['id']})" in body
-    assert "changed the priority of" in body and "from medium to high" in body
+    assert "changed the priority of" in body
+    assert "from medium to high" in body
     assert digest["List-Unsubscribe"]
     # Later the same day: nothing new is sent, even with new changes.
     factory.task(author, story_id=first["id"], project_id=project["id"])

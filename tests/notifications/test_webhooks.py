@@ -106,7 +106,9 @@ def test_failures_are_visible_to_admins_and_retried(
     failed = client.get("/v1/outbox", params={"status": "failed"}, headers=admin.headers)
     assert failed.status_code == 200
     rows = failed.json()
-    assert len(rows) == 1 and rows[0]["attempts"] == 4 and "ConnectError" in rows[0]["last_error"]
+    assert len(rows) == 1
+    assert rows[0]["attempts"] == 4
+    assert "ConnectError" in rows[0]["last_error"]
     assert client.get("/v1/outbox", headers=user.headers).status_code == 403
 
     from storyline.cli.main import app
@@ -117,7 +119,8 @@ def test_failures_are_visible_to_admins_and_retried(
     assert listed.exit_code == 0, listed.output
     assert "1 failed message." in listed.output
     retried = runner.invoke(app, ["outbox", "retry"], env=env)
-    assert retried.exit_code == 0 and "Queued 1 message again." in retried.output
+    assert retried.exit_code == 0
+    assert "Queued 1 message again." in retried.output
     assert client.get("/v1/outbox", params={"status": "failed"}, headers=admin.headers).json() == []
     again = client.post(f"/v1/outbox/{rows[0]['id']}/retry", headers=admin.headers)
     assert again.status_code == 200

@@ -87,10 +87,14 @@ def test_board_lanes_cards_moves_and_permissions(client: TestClient, factory: Fa
     assert changed.status_code == 200, changed.text
     assert [lane["list_id"] for lane in changed.json()["lanes"]] == [done, todo]
     assert (
-        client.put(f"/v1/boards/{board['id']}", json={"title": "x"}, headers=mover.headers).status_code
+        client.put(
+            f"/v1/boards/{board['id']}", json={"title": "x"}, headers=mover.headers
+        ).status_code
         == 403
     )
-    types = {e["event_type"] for e in client.get("/v1/events", params={"board_id": board["id"]}).json()}
+    types = {
+        e["event_type"] for e in client.get("/v1/events", params={"board_id": board["id"]}).json()
+    }
     assert types == {"board_created", "board_lanes_changed"}
     assert client.delete(f"/v1/boards/{board['id']}", headers=owner.headers).status_code == 204
     assert client.get(f"/v1/boards/{board['id']}").json()["archived"] is True
@@ -109,7 +113,8 @@ def test_private_board_and_due_dates(client: TestClient, factory: Factory) -> No
         headers=owner.headers,
     )
     assert due.status_code == 200, due.text
-    assert due.json()["editable"] is True and due.json()["owners"] == [owner.id]
+    assert due.json()["editable"] is True
+    assert due.json()["owners"] == [owner.id]
     story = factory.story(owner)
     card = client.post(
         f"/v1/worklists/{lane}/items",
@@ -121,7 +126,9 @@ def test_private_board_and_due_dates(client: TestClient, factory: Factory) -> No
     assert [d["name"] for d in fetched["due_dates"]] == ["Feature freeze"]
     listed = client.get("/v1/due_dates", params={"board_id": board["id"]}, headers=owner.headers)
     assert listed.json()[0]["count"] == 1
-    assert client.get(f"/v1/due_dates/{due.json()['id']}/permissions", headers=owner.headers).json() == [
+    assert client.get(
+        f"/v1/due_dates/{due.json()['id']}/permissions", headers=owner.headers
+    ).json() == [
         "edit_date",
         "assign_date",
     ]
@@ -175,12 +182,15 @@ def test_eight_clients_moving_cards_keep_every_card_in_one_place(
     with container.db.read() as session:
         total = session.scalar(select(func.count()).select_from(WorklistItem))
         distinct_keys = session.execute(
-            select(WorklistItem.list_id, func.count(func.distinct(WorklistItem.sort_key)), func.count())
-            .group_by(WorklistItem.list_id)
+            select(
+                WorklistItem.list_id, func.count(func.distinct(WorklistItem.sort_key)), func.count()
+            ).group_by(WorklistItem.list_id)
         ).all()
     assert total == 40
     # Positions are consistent: no two cards of a lane share a place.
     assert all(keys == count for _, keys, count in distinct_keys)
     for lane_id in lanes:
-        positions = [i["list_position"] for i in client.get(f"/v1/worklists/{lane_id}/items").json()]
+        positions = [
+            i["list_position"] for i in client.get(f"/v1/worklists/{lane_id}/items").json()
+        ]
         assert positions == list(range(len(positions)))

@@ -7,7 +7,9 @@ from fastapi.testclient import TestClient
 from tests.factories import Factory, TestUser
 
 
-def _setup(factory: Factory, n_stories: int = 3) -> tuple[TestUser, dict[str, Any], list[dict[str, Any]]]:
+def _setup(
+    factory: Factory, n_stories: int = 3
+) -> tuple[TestUser, dict[str, Any], list[dict[str, Any]]]:
     admin = factory.admin()
     project = factory.project(admin)
     stories = [factory.story(admin, title=f"S{i}") for i in range(n_stories)]
@@ -22,7 +24,14 @@ def _worklist(client: TestClient, user: TestUser, **fields: Any) -> dict[str, An
     return result
 
 
-def _add(client: TestClient, user: TestUser, wid: int, item_id: int, kind: str = "story", position: int | None = None) -> dict[str, Any]:
+def _add(
+    client: TestClient,
+    user: TestUser,
+    wid: int,
+    item_id: int,
+    kind: str = "story",
+    position: int | None = None,
+) -> dict[str, Any]:
     params: dict[str, Any] = {"item_id": item_id, "item_type": kind}
     if position is not None:
         params["list_position"] = position
@@ -46,7 +55,8 @@ def _order(client: TestClient, wid: int, user: TestUser | None = None) -> list[i
 def test_manual_worklist_add_move_remove(client: TestClient, factory: Factory) -> None:
     admin, _, stories = _setup(factory, 4)
     wl = _worklist(client, admin)
-    assert wl["owners"] == [admin.id] and wl["automatic"] is False
+    assert wl["owners"] == [admin.id]
+    assert wl["automatic"] is False
     ids = [s["id"] for s in stories]
     for sid in ids[:3]:
         _add(client, admin, wl["id"], sid)
@@ -96,7 +106,7 @@ def test_many_moves_into_one_gap_renumber_and_keep_order(
 
 
 def test_permissions_owners_movers_and_private_lists(client: TestClient, factory: Factory) -> None:
-    admin, _, stories = _setup(factory, 2)
+    _admin, _, stories = _setup(factory, 2)
     owner, mover, stranger = factory.user(), factory.user(), factory.user()
     wl = _worklist(client, owner, private=True, users=[mover.id])
     assert wl["users"] == [mover.id]
@@ -122,10 +132,11 @@ def test_permissions_owners_movers_and_private_lists(client: TestClient, factory
         json={"codename": "move_items", "users": [stranger.id]},
         headers=owner.headers,
     )
-    assert granted.status_code == 200 and granted.json() == "move_items"
-    assert client.get(f"/v1/worklists/{wl['id']}", headers=stranger.headers).json()["users"] == sorted(
-        [mover.id, stranger.id]
-    )
+    assert granted.status_code == 200
+    assert granted.json() == "move_items"
+    assert client.get(f"/v1/worklists/{wl['id']}", headers=stranger.headers).json()[
+        "users"
+    ] == sorted([mover.id, stranger.id])
     # Archive (DELETE archives, as in StoryBoard).
     assert client.delete(f"/v1/worklists/{wl['id']}", headers=owner.headers).status_code == 204
     assert client.get(f"/v1/worklists/{wl['id']}", headers=owner.headers).json()["archived"] is True
@@ -197,7 +208,8 @@ def test_automatic_worklist_with_negated_criteria_and_priority(
     assert t_merged["id"] not in [i["item_id"] for i in items]
     # Filters sub-resource; a bad criterion is refused with its field named.
     filters = client.get(f"/v1/worklists/{wl['id']}/filters").json()
-    assert filters[0]["type"] == "task" and len(filters[0]["filter_criteria"]) == 3
+    assert filters[0]["type"] == "task"
+    assert len(filters[0]["filter_criteria"]) == 3
     bad = client.post(
         f"/v1/worklists/{wl['id']}/filters",
         json={"type": "task", "filter_criteria": [{"field": "priority", "value": "urgent"}]},
