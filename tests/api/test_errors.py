@@ -139,6 +139,10 @@ def test_huge_id_in_a_body_is_400(client: TestClient, factory: Factory, number: 
         "/v1/stories", json={"title": "S", "users": [number]}, headers=admin.headers
     )
     _field_error(response, "users.0")
+    response = client.post(
+        "/v1/worklists", json={"title": "W", "owners": [number]}, headers=admin.headers
+    )
+    _field_error(response, "owners.0")
 
 
 def test_nul_in_a_body_string_is_400_naming_the_field(client: TestClient, factory: Factory) -> None:

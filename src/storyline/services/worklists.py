@@ -58,7 +58,7 @@ from storyline.services.paging import Page, PageRequest, paginate
 from storyline.services.stories import StoryFilter, StoryView, load_story_views, story_query
 from storyline.services.tasks import TaskFilter, task_query
 from storyline.services.text import contains
-from storyline.services.validation import validate
+from storyline.services.validation import Id, validate
 
 # Room between neighbouring keys: about twenty moves into the same gap before
 # the list has to be renumbered.
@@ -147,12 +147,12 @@ class WorklistIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     title: str = Field(min_length=1, max_length=255)
-    project_id: int | None = None
+    project_id: Id | None = None
     private: bool = False
     archived: bool = False
     automatic: bool = False
-    owners: list[int] = Field(default_factory=list)
-    users: list[int] = Field(default_factory=list)
+    owners: list[Id] = Field(default_factory=list)
+    users: list[Id] = Field(default_factory=list)
     filters: list[FilterIn] = Field(default_factory=list, max_length=20)
 
     _user_ids = field_validator("owners", "users", mode="before")(_ids)
