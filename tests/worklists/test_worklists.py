@@ -237,3 +237,24 @@ def test_automatic_worklist_with_negated_criteria_and_priority(
 def test_unknown_query_parameter_is_rejected(client: TestClient) -> None:
     response = client.get("/v1/worklists", params={"titel": "x"})
     assert response.status_code == 400
+
+
+def test_a_private_storys_title_stays_out_of_a_public_lists_timeline(
+    client: TestClient, factory: Factory
+) -> None:
+    owner = factory.user()
+    admin = factory.admin()
+    project = factory.project(admin)
+    secret = factory.story(owner, title="Heap overflow in the parser", private=True)
+    task = factory.task(owner, story_id=secret["id"], project_id=project["id"], title="Patch it")
+    public = factory.story(owner, title="Public roadmap item")
+    wl = _worklist(client, owner)
+    for item_id, kind in ((secret["id"], "story"), (task["id"], "task"), (public["id"], "story")):
+        _add(client, owner, wl["id"], item_id, kind)
+    for who in ({}, factory.user().headers, owner.headers):
+        events = client.get("/v1/events", params={"worklist_id": wl["id"]}, headers=who)
+        text = events.text
+        assert events.status_code == 200
+        assert "Heap overflow" not in text
+        assert "Patch it" not in text
+        assert "Public roadmap item" in text

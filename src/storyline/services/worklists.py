@@ -1185,18 +1185,22 @@ def add_item(
     return view
 
 
-def _item_title(session: Session, *, actor: Actor, item_type: str, item_id: int) -> str:
+def _item_title(session: Session, *, actor: Actor, item_type: str, item_id: int) -> str | None:
+    """The title the list's timeline may show for an item (NotFound if the
+    actor can't see it). None for an item of a private story: a list's events
+    are read by everyone who can see the list, not by the story's ACL."""
     if item_type == "story":
         story = session.scalars(
             select(Story).where(Story.id == item_id, story_visibility(actor))
         ).one_or_none()
         if story is None:
             raise NotFound.of("story", item_id)
-        return story.title
+        return None if story.private else story.title
     task = session.scalars(task_query(actor, TaskFilter()).where(Task.id == item_id)).one_or_none()
     if task is None:
         raise NotFound.of("task", item_id)
-    return task.title
+    private = session.scalar(select(Story.private).where(Story.id == task.story_id))
+    return None if private else task.title
 
 
 def _check_due_date(session: Session, due_date_id: int) -> None:
