@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import (
     ROOT,
@@ -97,8 +98,9 @@ def test_drag_cards_between_and_within_lanes(chromium: Any, live: LiveServer) ->
         # Between lanes: the first Todo card onto the lower half of Doing's first card.
         moved = todo_items[0]
         _drag(page, moved, page.locator(f"#card-{doing_items[0]}"), below=True)
-        status = page.locator("#move-status")
-        assert "Doing" in status.inner_text()
+        # The live region is written once the move's answer has been read;
+        # wait for it rather than racing the script.
+        expect(page.locator("#move-status")).to_contain_text("Doing")
         shown_todo = _page_order(page, f"#lane-{todo}-cards")
         shown_doing = _page_order(page, f"#lane-{doing}-cards")
         assert moved in shown_doing
@@ -151,7 +153,7 @@ def test_reorder_a_worklist_by_drag_and_drop(chromium: Any, live: LiveServer) ->
         page.wait_for_url(lambda url: "moved=" in url)
         expected = [*shown[:-2], shown[-1], shown[-2]]
         assert _items(live, owner, worklist["id"]) == expected
-        assert "Moved" in page.locator("#move-status").inner_text()
+        expect(page.locator("#move-status")).to_contain_text("Moved")
     finally:
         page.context.close()
 
