@@ -1197,6 +1197,13 @@ def _reset_sequences(cursor: Any, tables: Sequence[str]) -> None:
 
 def _analyze(engine: Engine) -> None:
     # Fresh statistics, or the planners guess on tables that grew from nothing.
+    # On PostgreSQL also VACUUM: only it sets the visibility map, without
+    # which counts cannot use index-only scans (8 ms instead of 1.5 ms for
+    # the stories of tier S) until autovacuum happens to come by.
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        return
     with engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
         connection.commit()
