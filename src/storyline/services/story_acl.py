@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -48,63 +49,56 @@ def _changed(session: Session, *, story: Story, author_id: int, info: dict[str, 
     )
 
 
-def add_user(session: Session, *, actor: Actor, story_id: int, user_id: int) -> User:
+# ACL kind -> (the member's model, the link model, the link's member column).
+_KINDS: dict[str, tuple[Any, Any, Any]] = {
+    "user": (User, StoryAclUser, StoryAclUser.user_id),
+    "team": (Team, StoryAclTeam, StoryAclTeam.team_id),
+}
+
+
+def _add(session: Session, *, actor: Actor, story_id: int, kind: str, member_id: int) -> Any:
+    member_model, link_model, column = _KINDS[kind]
     author_id = require_user(actor)
     story = get_story(session, actor=actor, story_id=story_id, for_update=True)
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound.of("user", user_id)
-    present = session.get(StoryAclUser, (story_id, user_id))
-    if present is None:
-        session.add(StoryAclUser(story_id=story_id, user_id=user_id))
-        _changed(session, story=story, author_id=author_id, info={"user_added": user_id})
+    member = session.get(member_model, member_id)
+    if member is None:
+        raise NotFound.of(kind, member_id)
+    if session.get(link_model, (story_id, member_id)) is None:
+        session.add(link_model(story_id=story_id, **{column.key: member_id}))
+        _changed(session, story=story, author_id=author_id, info={f"{kind}_added": member_id})
         session.flush()
+    return member
+
+
+def _remove(session: Session, *, actor: Actor, story_id: int, kind: str, member_id: int) -> None:
+    _member_model, link_model, column = _KINDS[kind]
+    author_id = require_user(actor)
+    story = get_story(session, actor=actor, story_id=story_id, for_update=True)
+    result = session.execute(
+        delete(link_model).where(link_model.story_id == story_id, column == member_id)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(
+            f"{kind} {member_id} is not on the ACL of story {story_id}",
+            details={"resource": kind, "id": str(member_id)},
+        )
+    _changed(session, story=story, author_id=author_id, info={f"{kind}_removed": member_id})
+    session.flush()
+
+
+def add_user(session: Session, *, actor: Actor, story_id: int, user_id: int) -> User:
+    user: User = _add(session, actor=actor, story_id=story_id, kind="user", member_id=user_id)
     return user
 
 
 def remove_user(session: Session, *, actor: Actor, story_id: int, user_id: int) -> None:
-    author_id = require_user(actor)
-    story = get_story(session, actor=actor, story_id=story_id, for_update=True)
-    result = session.execute(
-        delete(StoryAclUser).where(
-            StoryAclUser.story_id == story_id, StoryAclUser.user_id == user_id
-        )
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(
-            f"user {user_id} is not on the ACL of story {story_id}",
-            details={"resource": "user", "id": str(user_id)},
-        )
-    _changed(session, story=story, author_id=author_id, info={"user_removed": user_id})
-    session.flush()
+    _remove(session, actor=actor, story_id=story_id, kind="user", member_id=user_id)
 
 
 def add_team(session: Session, *, actor: Actor, story_id: int, team_id: int) -> Team:
-    author_id = require_user(actor)
-    story = get_story(session, actor=actor, story_id=story_id, for_update=True)
-    team = session.get(Team, team_id)
-    if team is None:
-        raise NotFound.of("team", team_id)
-    present = session.get(StoryAclTeam, (story_id, team_id))
-    if present is None:
-        session.add(StoryAclTeam(story_id=story_id, team_id=team_id))
-        _changed(session, story=story, author_id=author_id, info={"team_added": team_id})
-        session.flush()
+    team: Team = _add(session, actor=actor, story_id=story_id, kind="team", member_id=team_id)
     return team
 
 
 def remove_team(session: Session, *, actor: Actor, story_id: int, team_id: int) -> None:
-    author_id = require_user(actor)
-    story = get_story(session, actor=actor, story_id=story_id, for_update=True)
-    result = session.execute(
-        delete(StoryAclTeam).where(
-            StoryAclTeam.story_id == story_id, StoryAclTeam.team_id == team_id
-        )
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(
-            f"team {team_id} is not on the ACL of story {story_id}",
-            details={"resource": "team", "id": str(team_id)},
-        )
-    _changed(session, story=story, author_id=author_id, info={"team_removed": team_id})
-    session.flush()
+    _remove(session, actor=actor, story_id=story_id, kind="team", member_id=team_id)
