@@ -12,12 +12,17 @@ import pytest
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "elections"
 
 
-def load_json(name: str) -> Any:
-    path = DATA / name
+def require_data(path: Path = DATA) -> Path:
+    """`path` under the shared data; skips the test when a developer's clone
+    has no shared/ beside it."""
     if not path.exists():
-        message = f"shared election data not found at {DATA}"
+        message = f"shared election data not found at {path}"
         # CI always has shared/ beside the clone: missing data there is a failure.
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return json.loads(path.read_text(encoding="utf-8"))
+    return path
+
+
+def load_json(name: str) -> Any:
+    return json.loads(require_data(DATA / name).read_text(encoding="utf-8"))

@@ -13,7 +13,7 @@ import pytest
 
 from storyline.elections import DebianDetails, count, pairwise, read_debian
 
-from .conftest import DATA, load_json
+from .conftest import DATA, load_json, require_data
 
 EXPECTED = load_json("expected.json") if DATA.exists() else {}
 VOTES: list[dict[str, Any]] = EXPECTED.get("debian", [])
@@ -111,7 +111,7 @@ def test_votes_without_results_files(vote: dict[str, Any]) -> None:
 
 def test_quorum_follows_the_developer_count() -> None:
     # The results pages state R = 3/2 * sqrt(number of developers).
-    official = parse_results(DATA / "debian" / "2006" / "vote_002_results.txt")
+    official = parse_results(require_data(DATA / "debian" / "2006" / "vote_002_results.txt"))
     assert official.quorum is not None
     developers = (official.quorum / 1.5) ** 2
     assert math.isclose(1.5 * math.sqrt(round(developers)), official.quorum, rel_tol=1e-9)

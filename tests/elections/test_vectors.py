@@ -9,7 +9,7 @@ import pytest
 
 from storyline.elections import Profile, count
 
-from .conftest import DATA, load_json
+from .conftest import DATA, load_json, require_data
 
 VECTORS = load_json("test-vectors.json") if DATA.exists() else {}
 SCHULZE: list[dict[str, Any]] = [v for v in VECTORS.get("schulze", []) if "ballots" in v]
@@ -64,6 +64,7 @@ def test_truncated_ballots_rank_unlisted_candidates_last() -> None:
 
 def test_schulze_example_10_depends_on_the_strength_definition() -> None:
     # Winning votes (CIVS's W then L) elects D; margins would elect A.
+    require_data()
     vector = next(v for v in VECTORS["schulze"] if v["id"] == "ex10")
     profile = parse(vector["candidates"], vector["ballots"])
     assert count(profile, "schulze").ranking[0] == {"D"}
