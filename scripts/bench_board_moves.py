@@ -30,13 +30,15 @@ from typing import Any
 from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 
+from storyline.accounts import users
 from storyline.bootstrap import build
 from storyline.config import Settings
-from storyline.db import migrate
-from storyline.db.models import Story, WorklistItem
-from storyline.services import boards, users
-from storyline.services import worklists as lists
-from storyline.services.access import Actor
+from storyline.kernel import migrate
+from storyline.kernel.access import Actor
+from storyline.lists import boards
+from storyline.lists import worklists as lists
+from storyline.lists.models import WorklistItem
+from storyline.tracker.models import Story
 
 SIZES = (50, 5_000)
 

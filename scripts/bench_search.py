@@ -27,12 +27,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from storyline import demo
-from storyline.api.app import create_app
+from storyline.accounts import auth
+from storyline.accounts.models import User
+from storyline.app import create_app
 from storyline.bootstrap import build
 from storyline.config import Settings
-from storyline.db import migrate
-from storyline.db.models import User
-from storyline.services import auth
+from storyline.kernel import migrate
 
 QUERIES = [
     # (label, extra parameters); the first is the plain list, for comparison

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from storyline.api.app import create_app
+from storyline.app import create_app
 from storyline.bootstrap import Container, build
 from storyline.config import Settings
-from storyline.db import migrate
-from storyline.db.base import Base
+from storyline.kernel import migrate
+from storyline.kernel.schema import Base
 from tests.factories import Factory
 from tests.openapi import CheckedClient, OpenAPIChecker
 

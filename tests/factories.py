@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from storyline.accounts import users
 from storyline.bootstrap import Container
-from storyline.services import users
 
 _counter = itertools.count(1)
 

@@ -37,10 +37,11 @@ from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from storyline import demo
+from storyline.accounts.models import User
 from storyline.config import Settings
-from storyline.db import migrate
-from storyline.db.models import Project, Story, Task, User
 from storyline.errors import ConfigurationError, InvalidInput
+from storyline.kernel import migrate
+from storyline.tracker.models import Project, Story, Task
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1/test"
 # StoryBoard 1.1.0 on 2 cores with 5,000 stories, in milliseconds.
@@ -252,7 +253,7 @@ def _prepare_postgresql(options: BenchOptions, key: str, console: Console) -> Pr
 
 
 def _engine(url: str) -> Engine:
-    from storyline.db.engine import make_engine
+    from storyline.kernel.db import make_engine
 
     return make_engine(Settings(database_url=url))
 
@@ -364,8 +365,8 @@ class Fixture:
 
 def make_fixture(url: str, seed: int) -> Fixture:
     """Picks ids through SQLAlchemy and creates the benchmark's user and token."""
+    from storyline.accounts import audit, users, web_sessions
     from storyline.bootstrap import build
-    from storyline.services import audit, users, web_sessions
 
     container = build(Settings(database_url=url))
     try:
@@ -717,7 +718,7 @@ class SqlTimer:
     def __init__(self, url: str, fixture: Fixture, repeats: int) -> None:
         from fastapi.testclient import TestClient
 
-        from storyline.api.app import create_app
+        from storyline.app import create_app
         from storyline.bootstrap import build
 
         self.container = build(Settings(database_url=url))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storyline.config import Settings
-from storyline.db.engine import Database, make_engine
+from storyline.kernel.db import Database, make_engine
 
 
 @dataclass(frozen=True)
@@ -15,4 +15,8 @@ class Container:
 
 
 def build(settings: Settings) -> Container:
-    return Container(settings=settings, db=Database(make_engine(settings)))
+    from storyline.notifications.fanout import on_event
+
+    return Container(
+        settings=settings, db=Database(make_engine(settings), event_listeners=[on_event])
+    )

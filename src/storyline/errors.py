@@ -2,7 +2,7 @@
 
 Each error has a stable `code` that clients can match on, a message a person
 can act on, and optional structured `details`. Nothing here knows about HTTP:
-the API translates these in one place (`storyline.api.errors`).
+the API translates these in one place (`storyline.http.errors`).
 """
 
 from __future__ import annotations

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 
-from storyline.api.app import create_app
+from storyline.app import create_app
 from storyline.bootstrap import build
-from storyline.db.models import Event, Story
-from storyline.services.comments import MAX_CONTENT_LENGTH
+from storyline.kernel.models import Event
+from storyline.tracker.comments import MAX_CONTENT_LENGTH
+from storyline.tracker.models import Story
 from tests.factories import Factory
 
 if TYPE_CHECKING:

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from storyline.api.app import create_app
+from storyline.app import create_app
 from storyline.bootstrap import Container, build
 from storyline.config import Settings
-from storyline.db.base import Base
+from storyline.kernel.schema import Base
 from tests.factories import Factory, TestUser
 
 

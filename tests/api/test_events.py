@@ -6,7 +6,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from storyline.domain import events as event_types
-from storyline.services import timeline
+from storyline.kernel import timeline
 from tests.factories import Factory
 
 EVENT_KEYS = {

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from storyline.db.models import UserPreference
+from storyline.accounts.models import UserPreference
 from tests.factories import Factory
 
 

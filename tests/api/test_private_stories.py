@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from storyline.db.models import Team, TeamMembership
-from storyline.services import auth
+from storyline.accounts import auth
+from storyline.accounts.models import Team, TeamMembership
 from tests.factories import Factory, TestUser
 
 

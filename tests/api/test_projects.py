@@ -84,7 +84,7 @@ def test_unknown_argument_and_bad_sort_are_rejected(client: TestClient) -> None:
 def test_project_has_a_master_branch(container: object, factory: Factory) -> None:
     from sqlalchemy import select
 
-    from storyline.db.models import Branch
+    from storyline.tracker.models import Branch
 
     admin = factory.admin()
     project = factory.project(admin)

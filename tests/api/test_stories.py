@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
-from storyline.db.models import Subscription
+from storyline.kernel.models import Subscription
 from tests.factories import Factory
 
 if TYPE_CHECKING:

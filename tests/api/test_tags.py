@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 
-from storyline.db.models import Event
+from storyline.kernel.models import Event
 from tests.factories import Factory
 from tests.sbclient import storyboard_client
 

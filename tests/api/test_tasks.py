@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from storyline.db.models import Branch, Milestone
+from storyline.tracker.models import Branch, Milestone
 from tests.factories import Factory
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from storyline.db.models import AccessToken, AuditEvent
+from storyline.accounts.models import AccessToken, AuditEvent
 from tests import factories
 from tests.factories import Factory
 

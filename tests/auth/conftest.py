@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from storyline.api.app import create_app
+from storyline.app import create_app
 from storyline.bootstrap import Container, build
 from storyline.config import OidcProvider, Settings
 from tests.auth.idp import RogueIdP, RunningIdP

@@ -29,10 +29,10 @@ import pytest
 import uvicorn
 from sqlalchemy import func, select
 
-from storyline.api.app import create_app
+from storyline.accounts.models import User, UserIdentity
+from storyline.app import create_app
 from storyline.bootstrap import Container, build
 from storyline.config import OidcProvider
-from storyline.db.models import User, UserIdentity
 
 pytestmark = pytest.mark.slow
 

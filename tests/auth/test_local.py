@@ -8,9 +8,9 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from storyline.accounts import local_accounts
+from storyline.accounts.models import AccessToken, AuditEvent, LocalCredential, User, WebSession
 from storyline.bootstrap import Container
-from storyline.db.models import AccessToken, AuditEvent, LocalCredential, User, WebSession
-from storyline.services import local_accounts
 from tests.auth.conftest import Browser
 from tests.factories import Factory, TestUser
 

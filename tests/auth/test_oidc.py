@@ -10,9 +10,9 @@ import pytest
 from joserfc.jwk import RSAKey
 from sqlalchemy import func, select
 
+from storyline.accounts import identities
+from storyline.accounts.models import AuditEvent, User, UserIdentity
 from storyline.bootstrap import Container
-from storyline.db.models import AuditEvent, User, UserIdentity
-from storyline.services import identities
 from tests.auth.conftest import Browser, provider_for
 from tests.auth.idp import RogueIdP
 from tests.factories import Factory
@@ -324,7 +324,7 @@ def test_an_identity_linked_elsewhere_cannot_be_linked_again(
     owner = browser_for(**settings)
     assert owner.oidc_sign_in(idp).status_code == 303
     other = factory.user()
-    from storyline.services import local_accounts
+    from storyline.accounts import local_accounts
 
     with container.db.write() as session:
         local_accounts.set_password(session, user_id=other.id, password="correct horse 1")

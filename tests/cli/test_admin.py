@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from storyline.api.app import create_app
+from storyline.app import create_app
 from storyline.bootstrap import build
 from storyline.cli.main import app
 from storyline.config import Settings

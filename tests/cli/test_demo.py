@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 from storyline import demo
 from storyline.bootstrap import Container
 from storyline.cli.main import app
-from storyline.db.base import Base
-from storyline.db.models import Branch, Event, Project, Story, StoryAclUser, Task
 from storyline.errors import Conflict
+from storyline.kernel.models import Event
+from storyline.kernel.schema import Base
+from storyline.tracker.models import Branch, Project, Story, StoryAclUser, Task
 from tests.factories import Factory
 
 XS = demo.TIERS["XS"]

@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from storyline.api.app import create_app
+from storyline.app import create_app
 from storyline.bootstrap import build
 from storyline.config import Settings
 from tests.factories import Factory, TestUser

@@ -12,7 +12,7 @@ from alembic import command
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from storyline.db import migrate
+from storyline.kernel import migrate
 
 PG_ENV = "STORYLINE_TEST_DATABASE_URL"
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 
 from storyline.bootstrap import Container
-from storyline.jobs.worker import Worker
+from storyline.notifications.worker import Worker
 from tests.factories import Factory, TestUser
 from tests.notifications.conftest import Inbox
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from storyline.bootstrap import Container
-from storyline.jobs.worker import Worker
+from storyline.notifications.worker import Worker
 from tests.factories import Factory
 from tests.notifications.conftest import Receiver, free_port
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from storyline.bootstrap import Container
-from storyline.db.models import OutboxMessage
+from storyline.kernel.models import OutboxMessage
 from tests.factories import Factory
 from tests.notifications.conftest import Inbox
 

@@ -13,10 +13,10 @@ from sqlalchemy import func, select, text
 
 from storyline.bootstrap import Container
 from storyline.errors import InvalidInput
-from storyline.services import search
-from storyline.services.access import Actor
-from storyline.services.paging import PageRequest
-from storyline.services.search_query import parse
+from storyline.kernel.access import Actor
+from storyline.kernel.paging import PageRequest
+from storyline.tracker import search
+from storyline.tracker.search_query import parse
 from tests.factories import Factory, TestUser
 
 TARGETS = [

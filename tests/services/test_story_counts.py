@@ -10,11 +10,11 @@ from collections import Counter
 from sqlalchemy import select
 
 from storyline.bootstrap import Container
-from storyline.db.models import Story, Task
 from storyline.domain.statuses import TASK_STATUSES, story_status
-from storyline.services import tasks
-from storyline.services.access import Actor
-from storyline.services.tasks import TaskIn
+from storyline.kernel.access import Actor
+from storyline.tracker import tasks
+from storyline.tracker.models import Story, Task
+from storyline.tracker.tasks import TaskIn
 from tests.factories import Factory
 
 THREADS = 8

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from storyline.api.app import create_app
+from storyline.accounts import local_accounts
+from storyline.app import create_app
 from storyline.bootstrap import Container
-from storyline.services import local_accounts
 from tests.auth.conftest import Browser
 from tests.factories import Factory, TestUser
 

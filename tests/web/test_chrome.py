@@ -6,9 +6,9 @@ import dataclasses
 
 from fastapi.testclient import TestClient
 
-from storyline.api.app import create_app
+from storyline.accounts import preferences
+from storyline.app import create_app
 from storyline.bootstrap import Container, build
-from storyline.services import preferences
 from storyline.web import vendor
 from tests.auth.conftest import Browser
 from tests.factories import Factory, TestUser
@@ -132,7 +132,7 @@ def test_theme_is_a_preference_when_signed_in_and_follows_to_a_new_browser(
 
 
 def _actor(user: TestUser) -> object:
-    from storyline.services.access import Actor
+    from storyline.kernel.access import Actor
 
     return Actor(user_id=user.id)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from storyline.accounts import preferences
 from storyline.bootstrap import Container
-from storyline.services import preferences
-from storyline.services.access import Actor
+from storyline.kernel.access import Actor
 from storyline.web import prefs
 from tests.factories import Factory, TestUser
 from tests.web.signin import member_browser

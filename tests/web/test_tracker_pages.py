@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from storyline.api.app import create_app
+from storyline.accounts import preferences
+from storyline.accounts.models import Team, TeamMembership
+from storyline.app import create_app
 from storyline.bootstrap import Container
-from storyline.db.models import Team, TeamMembership
-from storyline.services import preferences
-from storyline.services.access import Actor
+from storyline.kernel.access import Actor
 from tests.factories import Factory, TestUser
 from tests.web.tracker_browser import Browser, browser
 

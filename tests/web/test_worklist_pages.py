@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from storyline.api.app import create_app
+from storyline.app import create_app
 from storyline.bootstrap import Container
 from tests.factories import Factory, TestUser
 from tests.web.tracker_browser import Browser, browser

@@ -14,10 +14,10 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from storyline.accounts import web_sessions
+from storyline.accounts.audit import Client
+from storyline.accounts.models import User
 from storyline.bootstrap import Container
-from storyline.db.models import User
-from storyline.services import web_sessions
-from storyline.services.audit import Client
 from storyline.web.security import SESSION_COOKIE
 from tests.factories import TestUser
 

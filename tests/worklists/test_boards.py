@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from storyline.bootstrap import Container
-from storyline.db.models import WorklistItem
+from storyline.lists.models import WorklistItem
 from tests.factories import Factory, TestUser
 from tests.worklists.server import running_server
 

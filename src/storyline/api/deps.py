@@ -17,15 +17,15 @@ from fastapi.routing import APIRoute
 from pydantic import PlainSerializer
 from starlette.concurrency import run_in_threadpool
 
+from storyline.accounts import audit, auth
+from storyline.accounts.audit import Client
 from storyline.bootstrap import Container
 from storyline.config import Settings
-from storyline.db.engine import Database
 from storyline.errors import InvalidInput, NotAuthenticated
-from storyline.services import audit, auth
-from storyline.services.access import Actor
-from storyline.services.audit import Client
-from storyline.services.paging import Page, PageRequest
-from storyline.services.validation import MAX_INT, MIN_INT
+from storyline.kernel.access import Actor
+from storyline.kernel.db import Database
+from storyline.kernel.paging import Page, PageRequest
+from storyline.kernel.validation import MAX_INT, MIN_INT
 
 
 def _timestamp(value: dt.datetime) -> str:
@@ -188,9 +188,9 @@ async def check_input(request: Request) -> None:
     before it reaches a query and makes the database fail with a 500: integer
     path and query parameters outside an `integer` column's range, and NUL
     characters in any string (PostgreSQL's text cannot store them), in the
-    path, the query or a JSON body. Every /v1 route gets this (api/app.py),
+    path, the query or a JSON body. Every /v1 route gets this (app.py),
     so no endpoint has to remember it; ids in request bodies are bounded by
-    their models (`services.validation.Id`)."""
+    their models (`kernel.validation.Id`)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return

@@ -32,7 +32,7 @@ def load(
     """Fill the database (STORYLINE_DATABASE_URL) with generated stories, tasks,
     comments, projects, users and the rest."""
     from storyline import demo
-    from storyline.db import migrate
+    from storyline.kernel import migrate
 
     tier = tier.upper()
     if tier not in demo.TIERS:

@@ -8,15 +8,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from storyline.accounts import cli as accounts
 from storyline.bootstrap import build
-from storyline.cli import accounts, remote
+from storyline.cli import remote
 from storyline.cli.bench import bench as bench_command
 from storyline.cli.demo import app as demo_app
 from storyline.cli.elections import app as elections_app
-from storyline.cli.outbox import app as outbox_app
-from storyline.cli.outbox import worker as worker_command
 from storyline.config import Settings
 from storyline.errors import StorylineError
+from storyline.notifications.cli import app as outbox_app
+from storyline.notifications.cli import worker as worker_command
 
 app = typer.Typer(
     name="storyline",
@@ -59,7 +60,7 @@ def serve(
     """Run the HTTP server (creates or upgrades the database on first run)."""
     import uvicorn
 
-    from storyline.db import migrate
+    from storyline.kernel import migrate
 
     config = settings()
     if upgrade:
@@ -68,14 +69,14 @@ def serve(
         container.db.dispose()
     if config.is_sqlite and config.worker_in_process and workers == 1:
         # One process is the whole installation: deliver the outbox here too.
-        from storyline.jobs.worker import start_in_thread
+        from storyline.notifications.worker import start_in_thread
 
         start_in_thread(build(config))
     console.print(
         f"Storyline {_version()} on http://{host}:{port}/ (database: {_db_label(config)})"
     )
     uvicorn.run(
-        "storyline.api.asgi:app",
+        "storyline.asgi:app",
         host=host,
         port=port,
         workers=workers,
@@ -87,7 +88,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Create or upgrade the schema to REVISION (default: the newest)."""
-    from storyline.db import migrate
+    from storyline.kernel import migrate
 
     container = build(settings())
     migrate.upgrade(container.db.engine, revision)
@@ -97,7 +98,7 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision of the database."""
-    from storyline.db import migrate
+    from storyline.kernel import migrate
 
     container = build(settings())
     current = migrate.current(container.db.engine)
@@ -109,7 +110,7 @@ def db_current() -> None:
 @db_app.command("check")
 def db_check() -> None:
     """Fail if the models and the migrations disagree (alembic check)."""
-    from storyline.db import migrate
+    from storyline.kernel import migrate
 
     container = build(settings())
     migrate.upgrade(container.db.engine)
@@ -131,8 +132,8 @@ def create_user(
     ] = False,
 ) -> None:
     """Create a user; with --token, print a new bearer token for it."""
-    from storyline.db import migrate
-    from storyline.services import local_accounts, users
+    from storyline.accounts import local_accounts, users
+    from storyline.kernel import migrate
 
     new_password = None
     if password or password_stdin:
@@ -172,8 +173,8 @@ def create_token(
     ] = None,
 ) -> None:
     """Mint a bearer token for an existing user and print it (shown once)."""
-    from storyline.db import migrate
-    from storyline.services import tokens
+    from storyline.accounts import tokens
+    from storyline.kernel import migrate
 
     container = build(settings())
     migrate.upgrade(container.db.engine)
@@ -198,8 +199,8 @@ def revoke_token(
     token_id: Annotated[int, typer.Option("--id", help="The token's id.")],
 ) -> None:
     """Revoke (delete) a token; requests that send it are refused from now on."""
-    from storyline.db import migrate
-    from storyline.services import tokens
+    from storyline.accounts import tokens
+    from storyline.kernel import migrate
 
     container = build(settings())
     migrate.upgrade(container.db.engine)
@@ -219,9 +220,9 @@ def list_users(
     """List users with their roles and how many tokens they hold."""
     from rich.table import Table
 
-    from storyline.db import migrate
-    from storyline.services import tokens, users
-    from storyline.services.paging import PageRequest
+    from storyline.accounts import tokens, users
+    from storyline.kernel import migrate
+    from storyline.kernel.paging import PageRequest
 
     container = build(settings())
     migrate.upgrade(container.db.engine)

@@ -1,4 +1,4 @@
-"""Alembic environment. Runs with a connection handed over by storyline.db.migrate,
+"""Alembic environment. Runs with a connection handed over by storyline.kernel.migrate,
 or builds its own engine from the configured URL (for the `alembic` command)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import create_engine
 
-from storyline.db.base import Base, UTCDateTime
-from storyline.db.models import __all__ as _models  # noqa: F401  (registers every table)
+from storyline.kernel.schema import Base, UTCDateTime
+from storyline.subsystems import import_models
 
+import_models()
 config = context.config
 target_metadata = Base.metadata
 

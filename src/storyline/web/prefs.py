@@ -1,5 +1,5 @@
 """The preferences that shape pages: page size, timeline event filters,
-theme, and email notifications. Stored with services/preferences like any
+theme, and email notifications. Stored with accounts/preferences like any
 other preference (StoryBoard's key names where it had them), so the API and
 the CLI see the same values.
 
@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from storyline.accounts import preferences
 from storyline.domain import events
 from storyline.errors import InvalidInput
-from storyline.services import preferences
 from storyline.web.security import PageContext
 from storyline.web.theme import PREFERENCE as THEME
 from storyline.web.theme import THEMES

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from storyline.api.errors import respond, status_for
 from storyline.errors import Conflict, InvalidInput, StorylineError
+from storyline.http.errors import respond, status_for
 from storyline.web import theme
 from storyline.web.security import PageContext, page_context
 
@@ -101,7 +101,7 @@ def error_page(request: Request, error: StorylineError) -> Response:
 def html_error(request: Request, status: int, code: str, message: str) -> Response | None:
     """The error page for a browser's page request; None (JSON) for clients.
 
-    Registered as `app.state.error_page` and called by storyline.api.errors,
+    Registered as `app.state.error_page` and called by storyline.http.errors,
     the one place that turns errors into responses. Page routes answer HTML
     unless the client asks for JSON only; any other path (an unknown URL, a
     static file) answers HTML only when the client accepts it."""

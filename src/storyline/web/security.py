@@ -24,13 +24,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from storyline.accounts import web_sessions
+from storyline.accounts.audit import Client
+from storyline.accounts.web_sessions import SignedIn
 from storyline.bootstrap import Container
 from storyline.config import Settings
 from storyline.errors import PermissionDenied
-from storyline.services import web_sessions
-from storyline.services.access import ANONYMOUS, Actor
-from storyline.services.audit import Client
-from storyline.services.web_sessions import SignedIn
+from storyline.kernel.access import ANONYMOUS, Actor
 
 SESSION_COOKIE = "storyline_session"
 CSRF_COOKIE = "storyline_csrf"

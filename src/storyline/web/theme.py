@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from storyline.services import preferences
+from storyline.accounts import preferences
 from storyline.web.security import PageContext
 
 THEMES = ("system", "light", "dark")

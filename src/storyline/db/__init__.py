@@ -1,1 +1,0 @@
-"""Storage: SQLAlchemy models, the engine and the unit of work."""

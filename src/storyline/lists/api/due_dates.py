@@ -1,0 +1,136 @@
+"""/v1/due_dates and their permissions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel
+
+from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.lists import due_dates as service
+from storyline.lists.due_dates import DueDateFilter, DueDateIn, DueDateView
+from storyline.lists.models import DueDate
+
+router = APIRouter(prefix="/due_dates", tags=["due dates"])
+
+
+class DueDateOut(BaseModel):
+    id: int
+    created_at: Timestamp
+    updated_at: Timestamp | None
+    name: str
+    date: Timestamp
+    private: bool
+    creator_id: int | None
+    owners: list[int] | None = None
+    users: list[int] | None = None
+    editable: bool | None = None
+    assignable: bool | None = None
+    count: int | None = None
+
+    @classmethod
+    def brief(cls, due: DueDate) -> DueDateOut:
+        return cls(
+            id=due.id,
+            created_at=due.created_at,
+            updated_at=due.updated_at,
+            name=due.name,
+            date=due.date,
+            private=due.private,
+            creator_id=due.creator_id,
+        )
+
+    @classmethod
+    def of(cls, view: DueDateView) -> DueDateOut:
+        out = cls.brief(view.due_date)
+        out.owners = view.owners
+        out.users = view.users
+        out.editable = view.editable
+        out.assignable = view.assignable
+        out.count = view.count
+        return out
+
+
+@router.get("", response_model=list[DueDateOut])
+def list_due_dates(
+    ctx: ContextDep,
+    paging: PageDep,
+    response: Response,
+    name: str | None = None,
+    date: dt.datetime | None = None,
+    board_id: int | None = None,
+    worklist_id: int | None = None,
+    user: int | None = None,
+    owner: int | None = None,
+) -> Any:
+    filters = DueDateFilter(
+        name=name, date=date, board_id=board_id, worklist_id=worklist_id, user=user, owner=owner
+    )
+    with ctx.db.read() as session:
+        page = service.list_due_dates(
+            session, actor=ctx.actor, filters=filters, page=paging.request(ctx.settings)
+        )
+    set_page_headers(response, page)
+    return [DueDateOut.of(view) for view in page.items]
+
+
+@router.post("", response_model=DueDateOut)
+def create_due_date(ctx: ContextDep, body: DueDateIn) -> Any:
+    with ctx.db.write() as session:
+        return DueDateOut.of(service.create_due_date(session, actor=ctx.actor, data=body))
+
+
+@router.get("/{due_date_id}", response_model=DueDateOut)
+def get_due_date(ctx: ContextDep, due_date_id: int) -> Any:
+    with ctx.db.read() as session:
+        return DueDateOut.of(
+            service.get_due_date(session, actor=ctx.actor, due_date_id=due_date_id)
+        )
+
+
+@router.put("/{due_date_id}", response_model=DueDateOut)
+def update_due_date(
+    ctx: ContextDep, due_date_id: int, body: Annotated[dict[str, Any], Body()]
+) -> Any:
+    with ctx.db.write() as session:
+        return DueDateOut.of(
+            service.update_due_date(session, actor=ctx.actor, due_date_id=due_date_id, changes=body)
+        )
+
+
+@router.delete("/{due_date_id}", status_code=204)
+def delete_due_date(ctx: ContextDep, due_date_id: int) -> Response:
+    with ctx.db.write() as session:
+        service.delete_due_date(session, actor=ctx.actor, due_date_id=due_date_id)
+    return Response(status_code=204)
+
+
+@router.get("/{due_date_id}/permissions", response_model=list[str])
+def my_permissions(ctx: ContextDep, due_date_id: int) -> Any:
+    with ctx.db.read() as session:
+        return service.my_permissions(session, actor=ctx.actor, due_date_id=due_date_id)
+
+
+@router.post("/{due_date_id}/permissions", response_model=str)
+def add_permission(
+    ctx: ContextDep, due_date_id: int, body: Annotated[dict[str, Any], Body()]
+) -> Any:
+    with ctx.db.write() as session:
+        return service.change_permission(
+            session, actor=ctx.actor, due_date_id=due_date_id, body=body, replace=False
+        )
+
+
+@router.put("/{due_date_id}/permissions", response_model=str)
+def set_permission(
+    ctx: ContextDep, due_date_id: int, body: Annotated[dict[str, Any], Body()]
+) -> Any:
+    with ctx.db.write() as session:
+        return service.change_permission(
+            session, actor=ctx.actor, due_date_id=due_date_id, body=body, replace=True
+        )
+
+
+__all__ = ["DueDateOut", "router"]

@@ -1,0 +1,81 @@
+"""/v1/projects"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, ConfigDict
+
+from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.tracker import projects as service
+from storyline.tracker.projects import ProjectFilter, ProjectIn
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    created_at: Timestamp
+    updated_at: Timestamp | None
+    name: str
+    description: str | None
+    repo_url: str | None
+    is_active: bool
+    autocreate_branches: bool
+
+
+@router.get("", response_model=list[ProjectOut])
+def list_projects(
+    ctx: ContextDep,
+    paging: PageDep,
+    response: Response,
+    name: str | None = None,
+    description: str | None = None,
+    project_group_id: int | None = None,
+    subscriber_id: int | None = None,
+) -> Any:
+    filters = ProjectFilter(
+        name=name,
+        description=description,
+        project_group_id=project_group_id,
+        subscriber_id=subscriber_id,
+    )
+    with ctx.db.read() as session:
+        page = service.list_projects(session, filters=filters, page=paging.request(ctx.settings))
+    set_page_headers(response, page)
+    return page.items
+
+
+@router.post("", response_model=ProjectOut)
+def create_project(ctx: ContextDep, body: ProjectIn) -> Any:
+    with ctx.db.write() as session:
+        return service.create_project(session, actor=ctx.actor, data=body)
+
+
+# Registered last: the name may contain slashes, so this path swallows the rest.
+@router.get("/{ref:path}", response_model=ProjectOut)
+def get_project(ctx: ContextDep, ref: str) -> Any:
+    with ctx.db.read() as session:
+        return service.get_project(session, ref=ref)
+
+
+@router.put("/{project_id}", response_model=ProjectOut)
+def update_project(
+    ctx: ContextDep, project_id: int, body: Annotated[dict[str, Any], Body()]
+) -> Any:
+    with ctx.db.write() as session:
+        return service.update_project(
+            session, actor=ctx.actor, project_id=project_id, changes=_writable(body)
+        )
+
+
+def _writable(body: dict[str, Any]) -> dict[str, Any]:
+    # Clients send whole objects back (id, created_at, ...); only the fields a
+    # project input has are changes.
+    return {key: value for key, value in body.items() if key in ProjectIn.model_fields}
+
+
+__all__ = ["ProjectOut", "router"]

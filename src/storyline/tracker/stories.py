@@ -1,0 +1,616 @@
+"""Stories: the filter shared by the list, the search and the web pages,
+creation and update (with the private-story ACL), and loading a page of
+stories with their tags and ACL in a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import BindParameter, Select, bindparam, delete, func, not_, select
+from sqlalchemy.orm import Session
+
+from storyline.accounts.models import Team, TeamMembership, User
+from storyline.domain import events
+from storyline.domain.statuses import STORY_STATUSES, TASK_STATUSES, story_lifecycle
+from storyline.errors import InvalidInput
+from storyline.kernel import timeline
+from storyline.kernel.access import (
+    Actor,
+    get_story,
+    require_superuser,
+    require_user,
+    story_visibility,
+    visible_stories,
+)
+from storyline.kernel.models import Subscription
+from storyline.kernel.paging import Page, PageRequest, paginate
+from storyline.kernel.schema import utcnow
+from storyline.kernel.text import contains
+from storyline.kernel.validation import Id, validate
+from storyline.tracker.models import (
+    Story,
+    StoryAclTeam,
+    StoryAclUser,
+    StoryTag,
+    Tag,
+    Task,
+    project_group_mapping,
+)
+from storyline.tracker.tags import ensure_tags
+
+STORY_SORT = {
+    "id": Story.id,
+    "title": Story.title,
+    "created_at": Story.created_at,
+    "updated_at": Story.updated_at,
+    "status": Story.status,
+    "creator_id": Story.creator_id,
+    "story_type_id": Story.story_type_id,
+    "is_bug": Story.is_bug,
+    "private": Story.private,
+}
+
+# StoryBoard's seeded story types. 3 and 4 (the vulnerability types) exist in
+# its database but its API refuses them; a private bug is how security issues
+# are filed.
+STORY_TYPE_BUG = 1
+STORY_TYPE_FEATURE = 2
+_REFUSED_STORY_TYPES = {
+    3: "private_vulnerability",
+    4: "public_vulnerability",
+}
+TAGS_FILTER_TYPES = ("all", "any")
+
+
+def _ids(value: Any) -> Any:
+    """Accept `[3, 4]` as well as `[{"id": 3, ...}]`: clients send back the
+    user and team objects they received."""
+    if not isinstance(value, list):
+        return value
+    return [item.get("id") if isinstance(item, dict) else item for item in value]
+
+
+class StoryIn(BaseModel):
+    """A new story (POST /v1/stories)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=255)
+    description: str | None = None
+    is_bug: bool = True
+    story_type_id: Id = STORY_TYPE_BUG
+    private: bool = False
+    tags: list[str] = Field(default_factory=list)
+    users: list[Id] = Field(default_factory=list)
+    teams: list[Id] = Field(default_factory=list)
+
+    _user_ids = field_validator("users", "teams", mode="before")(_ids)
+
+
+class StoryChanges(BaseModel):
+    """A partial update (PUT /v1/stories/{id}); only the fields sent change."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    title: str = Field(default="", min_length=1, max_length=255)
+    description: str | None = None
+    is_bug: bool = True
+    story_type_id: Id = STORY_TYPE_BUG
+    private: bool = False
+    users: list[Id] = Field(default_factory=list)
+    teams: list[Id] = Field(default_factory=list)
+
+    _user_ids = field_validator("users", "teams", mode="before")(_ids)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryFilter:
+    """One definition of "which stories", shared by the list, the search, the
+    web pages and the CLI."""
+
+    title: str | None = None
+    description: str | None = None
+    status: tuple[str, ...] = ()
+    assignee_id: int | None = None
+    creator_id: int | None = None
+    project_group_id: int | None = None
+    project_id: int | None = None
+    subscriber_id: int | None = None
+    tags: tuple[str, ...] = ()
+    tags_filter_type: str = "all"
+    updated_since: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        for status in self.status:
+            if status not in STORY_STATUSES:
+                raise InvalidInput.field(
+                    "status", f"{status!r} is not a story status; use {', '.join(STORY_STATUSES)}"
+                )
+        if self.tags_filter_type not in TAGS_FILTER_TYPES:
+            raise InvalidInput.field("tags_filter_type", "must be all or any")
+
+
+def story_conditions(filters: StoryFilter, *, correlated: bool = False) -> list[Any]:
+    """WHERE clauses on `Story` for `filters`, without the visibility gate.
+
+    Filters that go through tasks, tags or subscriptions are `id IN (...)`
+    subqueries by default, which is best when few stories match. With
+    `correlated`, they are EXISTS probes per story instead, which is best
+    when many match: walking stories in page order then stops after one
+    page instead of collecting every matching id first.
+    """
+    clauses: list[Any] = []
+
+    def story_ids(subquery: Select[Any], column: Any) -> Any:
+        if correlated:
+            return subquery.where(column == Story.id).exists()
+        return Story.id.in_(subquery)
+
+    if filters.title:
+        clauses.append(contains(Story.title, filters.title))
+    if filters.description:
+        clauses.append(contains(Story.description, filters.description))
+    if filters.status:
+        clauses.append(Story.status.in_(filters.status))
+    if filters.creator_id is not None:
+        clauses.append(Story.creator_id == filters.creator_id)
+    if filters.assignee_id is not None:
+        clauses.append(
+            story_ids(
+                select(Task.story_id).where(Task.assignee_id == filters.assignee_id), Task.story_id
+            )
+        )
+    if filters.project_id is not None:
+        clauses.append(
+            story_ids(
+                select(Task.story_id).where(Task.project_id == filters.project_id), Task.story_id
+            )
+        )
+    if filters.project_group_id is not None:
+        group_projects = select(project_group_mapping.c.project_id).where(
+            project_group_mapping.c.project_group_id == filters.project_group_id
+        )
+        clauses.append(
+            story_ids(
+                select(Task.story_id).where(Task.project_id.in_(group_projects)), Task.story_id
+            )
+        )
+    if filters.subscriber_id is not None:
+        clauses.append(
+            story_ids(
+                select(Subscription.target_id).where(
+                    Subscription.target_type == "story",
+                    Subscription.user_id == filters.subscriber_id,
+                ),
+                Subscription.target_id,
+            )
+        )
+    if filters.tags:
+        names = tuple(dict.fromkeys(filters.tags))
+        groups = [names] if filters.tags_filter_type == "any" else [(name,) for name in names]
+        for group in groups:
+            clauses.append(story_ids(_stories_tagged(group), StoryTag.story_id))
+    if filters.updated_since is not None:
+        since = filters.updated_since
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+        clauses.append(Story.updated_at > since)
+    return clauses
+
+
+def story_query(actor: Actor, filters: StoryFilter) -> Select[Story]:
+    """The stories `actor` may see that match `filters`, unordered."""
+    return visible_stories(actor).where(*story_conditions(filters))
+
+
+def _through_tasks_only(filters: StoryFilter) -> Select[Any] | None:
+    """The tasks subquery when the only filter is one that goes through tasks."""
+    set_fields = {
+        name for name, value in filters.__dict__.items() if value not in (None, (), "all")
+    }
+    if set_fields == {"project_id"}:
+        return select(Task.story_id).where(Task.project_id == filters.project_id)
+    if set_fields == {"assignee_id"}:
+        return select(Task.story_id).where(Task.assignee_id == filters.assignee_id)
+    return None
+
+
+def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> int:
+    """How many stories `actor` may see that match `filters`.
+
+    Counted as (all matching stories) - (matching private stories hidden from
+    the actor). The first term uses the filters' own indexes without a
+    per-row visibility check, and the second starts from the few private
+    stories, so counting a large project costs a few milliseconds instead of
+    a visibility probe per story.
+    """
+    tasks_only = _through_tasks_only(filters)
+    if tasks_only is not None:
+        everything = select(func.count()).select_from(tasks_only.distinct().subquery())
+    else:
+        # count(*), not count(id): SQLite counts a whole table from its
+        # smallest index only for the former.
+        everything = select(func.count()).select_from(Story).where(*story_conditions(filters))
+    total = session.scalar(everything) or 0
+    if actor.is_superuser:
+        return total
+    # Written as "id IN (the private ones)" so that the planner starts from the
+    # private stories; SQLite's statistics can't tell that private=1 is rare.
+    private_ids = select(Story.id).where(Story.private.is_(True))
+    hidden = (
+        select(func.count())
+        .select_from(Story)
+        .where(
+            Story.id.in_(private_ids),
+            not_(story_visibility(actor)),
+            *story_conditions(filters, correlated=True),
+        )
+    )
+    return total - (session.scalar(hidden) or 0)
+
+
+def _stories_tagged(names: Sequence[str]) -> Select[int]:
+    # Tag names are unique regardless of case (tracker/tags.py), so the
+    # filter matches them regardless of case too.
+    lowered = [name.lower() for name in names]
+    return (
+        select(StoryTag.story_id)
+        .join(Tag, Tag.id == StoryTag.tag_id)
+        .where(func.lower(Tag.name).in_(lowered))
+    )
+
+
+# Reading
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """A story with everything its JSON needs, loaded up front so that
+    serializing it never queries."""
+
+    story: Story
+    tags: list[str] = field(default_factory=list)
+    users: list[User] = field(default_factory=list)
+    teams: list[Team] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        story = self.story
+        return {
+            "todo": story.todo_count or 0,
+            "inprogress": story.inprogress_count or 0,
+            "review": story.review_count or 0,
+            "merged": story.merged_count or 0,
+            "invalid": story.invalid_count or 0,
+        }
+
+    @property
+    def task_statuses(self) -> list[dict[str, Any]]:
+        counts = self.counts
+        return [{"key": key, "count": counts[key]} for key in TASK_STATUSES]
+
+    @property
+    def lifecycle(self) -> str:
+        return story_lifecycle(self.counts)
+
+
+# Built once: the page loaders run on every list, and an expanding bind
+# parameter keeps one cached statement whatever the page size. Rows are
+# sorted in Python because an ORDER BY on the joined table makes SQLite walk
+# that whole table instead of the page's few links.
+_PAGE_IDS: BindParameter[int] = bindparam("story_ids", expanding=True)
+_TAGS_OF = (
+    select(StoryTag.story_id, Tag.name)
+    .join(Tag, Tag.id == StoryTag.tag_id)
+    .where(StoryTag.story_id.in_(_PAGE_IDS))
+)
+_USERS_OF = (
+    select(StoryAclUser.story_id, User)
+    .join(User, User.id == StoryAclUser.user_id)
+    .where(StoryAclUser.story_id.in_(_PAGE_IDS))
+)
+_TEAMS_OF = (
+    select(StoryAclTeam.story_id, Team)
+    .join(Team, Team.id == StoryAclTeam.team_id)
+    .where(StoryAclTeam.story_id.in_(_PAGE_IDS))
+)
+
+
+def load_story_views(session: Session, stories: Sequence[Story]) -> list[StoryView]:
+    """Tags, ACL users and ACL teams for many stories: one query each."""
+    if not stories:
+        return []
+    params = {"story_ids": [story.id for story in stories]}
+    tags: dict[int, list[str]] = defaultdict(list)
+    for story_id, name in session.execute(_TAGS_OF, params):
+        tags[story_id].append(name)
+    users: dict[int, list[User]] = defaultdict(list)
+    for story_id, user in session.execute(_USERS_OF, params):
+        users[story_id].append(user)
+    teams: dict[int, list[Team]] = defaultdict(list)
+    for story_id, team in session.execute(_TEAMS_OF, params):
+        teams[story_id].append(team)
+    return [
+        StoryView(
+            s,
+            sorted(tags[s.id]),
+            sorted(users[s.id], key=_by_id),
+            sorted(teams[s.id], key=_by_id),
+        )
+        for s in stories
+    ]
+
+
+def _by_id(row: User | Team) -> int:
+    return row.id
+
+
+def list_stories(
+    session: Session, *, actor: Actor, filters: StoryFilter, page: PageRequest
+) -> Page[StoryView]:
+    total = count_stories(session, actor=actor, filters=filters) if page.count else None
+    correlated = False
+    if total is not None and _through_tasks_only(filters) is not None:
+        # Probing each story in page order finds a page after about
+        # limit * stories / matches probes; collecting the matching ids first
+        # costs about `matches`. Probe when that is cheaper.
+        stories = session.scalar(select(func.max(Story.id))) or 0
+        correlated = total * total > page.limit * stories
+    stmt = visible_stories(actor).where(*story_conditions(filters, correlated=correlated))
+    result = paginate(session, stmt, model=Story, page=page, sortable=STORY_SORT, total=total)
+    return Page(items=load_story_views(session, result.items), total=result.total, request=page)
+
+
+def get_story_view(session: Session, *, actor: Actor, story_id: int) -> StoryView:
+    story = get_story(session, actor=actor, story_id=story_id)
+    return load_story_views(session, [story])[0]
+
+
+# Writing
+
+
+def _check_story_type(story_type_id: int) -> None:
+    if story_type_id in _REFUSED_STORY_TYPES:
+        raise InvalidInput.field(
+            "story_type_id",
+            f"type {story_type_id} ({_REFUSED_STORY_TYPES[story_type_id]}) cannot be set "
+            "through the API; use 1 (bug) or 2 (feature) and mark the story private",
+        )
+    if story_type_id not in {STORY_TYPE_BUG, STORY_TYPE_FEATURE}:
+        raise InvalidInput.field("story_type_id", "must be 1 (bug) or 2 (feature)")
+
+
+def _type_and_bug(data: BaseModel, *, is_bug: bool, story_type_id: int) -> tuple[bool, int]:
+    """Keep `is_bug` and `story_type_id` consistent: when a client sends only
+    one of them, the other follows."""
+    sent = data.model_fields_set
+    if "story_type_id" in sent and "is_bug" not in sent:
+        is_bug = story_type_id == STORY_TYPE_BUG
+    elif "is_bug" in sent and "story_type_id" not in sent:
+        story_type_id = STORY_TYPE_BUG if is_bug else STORY_TYPE_FEATURE
+    return is_bug, story_type_id
+
+
+def _check_users(session: Session, user_ids: Sequence[int]) -> list[int]:
+    unique = list(dict.fromkeys(user_ids))
+    if unique:
+        known = set(session.scalars(select(User.id).where(User.id.in_(unique))))
+        missing = [uid for uid in unique if uid not in known]
+        if missing:
+            raise InvalidInput.field("users", f"no user with id {missing[0]}")
+    return unique
+
+
+def _check_teams(session: Session, team_ids: Sequence[int]) -> list[int]:
+    unique = list(dict.fromkeys(team_ids))
+    if unique:
+        known = set(session.scalars(select(Team.id).where(Team.id.in_(unique))))
+        missing = [tid for tid in unique if tid not in known]
+        if missing:
+            raise InvalidInput.field("teams", f"no team with id {missing[0]}")
+    return unique
+
+
+def _in_teams(session: Session, user_id: int, team_ids: Sequence[int]) -> bool:
+    if not team_ids:
+        return False
+    stmt = select(TeamMembership.team_id).where(
+        TeamMembership.user_id == user_id, TeamMembership.team_id.in_(team_ids)
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def _acl_with_actor(
+    session: Session, actor: Actor, user_ids: list[int], team_ids: list[int]
+) -> list[int]:
+    """A person who makes a story private must not lock themselves out of it,
+    and a private story must not end up visible to administrators only."""
+    user_id = actor.user_id
+    assert user_id is not None
+    if user_id in user_ids:
+        return user_ids
+    if actor.is_superuser and (user_ids or team_ids):
+        return user_ids
+    if _in_teams(session, user_id, team_ids):
+        return user_ids
+    return [*user_ids, user_id]
+
+
+def create_story(session: Session, *, actor: Actor, data: StoryIn) -> StoryView:
+    user_id = require_user(actor)
+    _check_story_type(data.story_type_id)
+    is_bug, story_type_id = _type_and_bug(
+        data, is_bug=data.is_bug, story_type_id=data.story_type_id
+    )
+    user_ids = _check_users(session, data.users)
+    team_ids = _check_teams(session, data.teams)
+    if data.private:
+        user_ids = _acl_with_actor(session, actor, user_ids, team_ids)
+    tags = ensure_tags(session, data.tags)
+    story = Story(
+        title=data.title,
+        description=data.description,
+        is_bug=is_bug,
+        story_type_id=story_type_id,
+        private=data.private,
+        security=False,
+        creator_id=user_id,
+        status="invalid",
+        todo_count=0,
+        inprogress_count=0,
+        review_count=0,
+        merged_count=0,
+        invalid_count=0,
+    )
+    session.add(story)
+    session.flush()
+    session.add_all(StoryTag(story_id=story.id, tag_id=tag.id) for tag in tags)
+    session.add_all(StoryAclUser(story_id=story.id, user_id=uid) for uid in user_ids)
+    session.add_all(StoryAclTeam(story_id=story.id, team_id=tid) for tid in team_ids)
+    session.add(Subscription(user_id=user_id, target_type="story", target_id=story.id))
+    timeline.record(
+        session,
+        event_type=events.STORY_CREATED,
+        author_id=user_id,
+        story_id=story.id,
+        info={"story_id": story.id, "story_title": story.title},
+    )
+    return load_story_views(session, [story])[0]
+
+
+_DETAIL_FIELDS = ("title", "description", "is_bug", "story_type_id", "private")
+
+
+def update_story(
+    session: Session, *, actor: Actor, story_id: int, changes: dict[str, Any]
+) -> StoryView:
+    user_id = require_user(actor)
+    story = get_story(session, actor=actor, story_id=story_id, for_update=True)
+    data = validate(StoryChanges, changes)
+    sent = data.model_fields_set
+    if "story_type_id" in sent:
+        _check_story_type(data.story_type_id)
+    is_bug, story_type_id = _type_and_bug(
+        data,
+        is_bug=data.is_bug if "is_bug" in sent else story.is_bug,
+        story_type_id=data.story_type_id if "story_type_id" in sent else story.story_type_id,
+    )
+    new: dict[str, Any] = {
+        "title": data.title if "title" in sent else story.title,
+        "description": data.description if "description" in sent else story.description,
+        "is_bug": is_bug,
+        "story_type_id": story_type_id,
+        "private": data.private if "private" in sent else story.private,
+    }
+    old_values = {name: getattr(story, name) for name in _DETAIL_FIELDS}
+    changed = [name for name in _DETAIL_FIELDS if new[name] != old_values[name]]
+
+    acl_changed = _update_acl(session, actor=actor, story=story, data=data, private=new["private"])
+    for name in changed:
+        setattr(story, name, new[name])
+    if changed or acl_changed:
+        story.updated_at = utcnow()
+    if changed:
+        timeline.record(
+            session,
+            event_type=events.STORY_DETAILS_CHANGED,
+            author_id=user_id,
+            story_id=story.id,
+            info={
+                "story_id": story.id,
+                "story_title": story.title,
+                "old": {name: old_values[name] for name in changed},
+                "new": {name: new[name] for name in changed},
+            },
+        )
+    session.flush()
+    return load_story_views(session, [story])[0]
+
+
+def _update_acl(
+    session: Session, *, actor: Actor, story: Story, data: StoryChanges, private: bool
+) -> bool:
+    """Replace the ACL lists that were sent; make sure the person keeps access
+    when the story is (or stays) private. Returns whether anything changed."""
+    sent = data.model_fields_set
+    current_users = list(
+        session.scalars(select(StoryAclUser.user_id).where(StoryAclUser.story_id == story.id))
+    )
+    current_teams = list(
+        session.scalars(select(StoryAclTeam.team_id).where(StoryAclTeam.story_id == story.id))
+    )
+    user_ids = _check_users(session, data.users) if "users" in sent else current_users
+    team_ids = _check_teams(session, data.teams) if "teams" in sent else current_teams
+    if private and (not story.private or "users" in sent or "teams" in sent):
+        user_ids = _acl_with_actor(session, actor, user_ids, team_ids)
+    changed = False
+    if set(user_ids) != set(current_users):
+        _replace_acl_users(session, story.id, current_users, user_ids)
+        changed = True
+    if set(team_ids) != set(current_teams):
+        _replace_acl_teams(session, story.id, current_teams, team_ids)
+        changed = True
+    if changed:
+        timeline.record(
+            session,
+            event_type=events.STORY_PRIVACY_CHANGED,
+            author_id=actor.user_id,
+            story_id=story.id,
+            info={
+                "story_id": story.id,
+                "old": {"users": sorted(current_users), "teams": sorted(current_teams)},
+                "new": {"users": sorted(user_ids), "teams": sorted(team_ids)},
+            },
+        )
+    return changed
+
+
+def _replace_acl_users(
+    session: Session, story_id: int, current: Sequence[int], wanted: Sequence[int]
+) -> None:
+    gone = set(current) - set(wanted)
+    if gone:
+        session.execute(
+            delete(StoryAclUser).where(
+                StoryAclUser.story_id == story_id, StoryAclUser.user_id.in_(gone)
+            )
+        )
+    session.add_all(
+        StoryAclUser(story_id=story_id, user_id=uid) for uid in wanted if uid not in current
+    )
+    session.flush()
+
+
+def _replace_acl_teams(
+    session: Session, story_id: int, current: Sequence[int], wanted: Sequence[int]
+) -> None:
+    gone = set(current) - set(wanted)
+    if gone:
+        session.execute(
+            delete(StoryAclTeam).where(
+                StoryAclTeam.story_id == story_id, StoryAclTeam.team_id.in_(gone)
+            )
+        )
+    session.add_all(
+        StoryAclTeam(story_id=story_id, team_id=tid) for tid in wanted if tid not in current
+    )
+    session.flush()
+
+
+def delete_story(session: Session, *, actor: Actor, story_id: int) -> None:
+    require_superuser(actor)
+    story = get_story(session, actor=actor, story_id=story_id, for_update=True)
+    # Subscriptions point at stories without a foreign key; everything else
+    # that belongs to the story goes with it through ON DELETE CASCADE.
+    session.execute(
+        delete(Subscription).where(
+            Subscription.target_type == "story", Subscription.target_id == story.id
+        )
+    )
+    session.execute(delete(Story).where(Story.id == story.id))
+    session.expunge(story)
