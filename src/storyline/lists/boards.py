@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from storyline.domain import events
 from storyline.errors import InvalidInput, NotFound, PermissionDenied
-from storyline.kernel import timeline
+from storyline.kernel import subscriptions, timeline
 from storyline.kernel.access import Actor, board_visibility, require_user
-from storyline.kernel.models import Subscription
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
@@ -190,14 +189,7 @@ def board_query(actor: Actor, query: BoardQuery) -> Select[Board]:
             )
         )
     if query.subscriber_id is not None:
-        stmt = stmt.where(
-            Board.id.in_(
-                select(Subscription.target_id).where(
-                    Subscription.target_type == "board",
-                    Subscription.user_id == query.subscriber_id,
-                )
-            )
-        )
+        stmt = stmt.where(Board.id.in_(subscriptions.followed("board", query.subscriber_id)))
     return stmt
 
 

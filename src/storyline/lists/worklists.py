@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from storyline.accounts.models import User
 from storyline.domain import events
 from storyline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from storyline.kernel import timeline
+from storyline.kernel import subscriptions, timeline
 from storyline.kernel.access import (
     Actor,
     item_visibility,
@@ -43,7 +43,6 @@ from storyline.kernel.access import (
     story_visibility,
     worklist_visibility,
 )
-from storyline.kernel.models import Subscription
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
@@ -326,14 +325,7 @@ def worklist_query(actor: Actor, query: WorklistQuery) -> Select[Worklist]:
             Worklist.id.in_(select(BoardLane.list_id).where(BoardLane.board_id == query.board_id))
         )
     if query.subscriber_id is not None:
-        stmt = stmt.where(
-            Worklist.id.in_(
-                select(Subscription.target_id).where(
-                    Subscription.target_type == "worklist",
-                    Subscription.user_id == query.subscriber_id,
-                )
-            )
-        )
+        stmt = stmt.where(Worklist.id.in_(subscriptions.followed("worklist", query.subscriber_id)))
     return stmt
 
 

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from storyline.accounts.models import User
 from storyline.domain import events as event_types
 from storyline.domain.statuses import OPEN_TASK_STATUSES
+from storyline.kernel import subscriptions
 from storyline.kernel import timeline as event_service
 from storyline.kernel.access import Actor, story_visibility
-from storyline.kernel.models import Event, Subscription
+from storyline.kernel.models import Event
 from storyline.kernel.paging import Page, PageRequest
 from storyline.kernel.timeline import EventFilter
 from storyline.tracker import comments as comment_service
@@ -322,7 +323,9 @@ def story_page(
             page=events_page,
         )
     links = story_links.list_links(session, actor=actor, story_id=story_id)
-    subscription_id = story_subscription(session, actor=actor, story_id=story_id)
+    subscription_id = subscriptions.subscription_to(
+        session, actor=actor, kind="story", target_id=story_id
+    )
     task_items = tasks.items
     participant_ids = _ids(
         [
@@ -361,19 +364,6 @@ def story_page(
         placement=placement(session, project_ids={t.project_id for t in task_items}),
         names=names,
         participants=participants,
-    )
-
-
-def story_subscription(session: Session, *, actor: Actor, story_id: int) -> int | None:
-    """The id of the actor's subscription to a story they can see, if any."""
-    if actor.user_id is None:
-        return None
-    return session.scalar(
-        select(Subscription.id).where(
-            Subscription.user_id == actor.user_id,
-            Subscription.target_type == "story",
-            Subscription.target_id == story_id,
-        )
     )
 
 
@@ -425,9 +415,7 @@ def dashboard(session: Session, *, actor: Actor) -> Dashboard:
     following = story_service.list_stories(
         session, actor=actor, filters=StoryFilter(subscriber_id=user_id), page=recent
     )
-    followed = select(Subscription.target_id).where(
-        Subscription.user_id == user_id, Subscription.target_type == "story"
-    )
+    followed = subscriptions.followed("story", user_id)
     activity = session.scalars(
         event_service.event_query(actor, EventFilter())
         .where(Event.story_id.in_(followed))

@@ -10,8 +10,8 @@ from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from storyline.errors import Conflict, InvalidInput, NotFound
+from storyline.kernel import subscriptions
 from storyline.kernel.access import Actor, require_superuser
-from storyline.kernel.models import Subscription
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
 from storyline.kernel.validation import validate
@@ -73,14 +73,7 @@ def project_query(filters: ProjectFilter) -> Select[Project]:
             )
         )
     if filters.subscriber_id is not None:
-        stmt = stmt.where(
-            Project.id.in_(
-                select(Subscription.target_id).where(
-                    Subscription.target_type == "project",
-                    Subscription.user_id == filters.subscriber_id,
-                )
-            )
-        )
+        stmt = stmt.where(Project.id.in_(subscriptions.followed("project", filters.subscriber_id)))
     return stmt
 
 
@@ -163,12 +156,7 @@ def list_project_groups(
         stmt = stmt.where(contains(ProjectGroup.title, filters.title))
     if filters.subscriber_id is not None:
         stmt = stmt.where(
-            ProjectGroup.id.in_(
-                select(Subscription.target_id).where(
-                    Subscription.target_type == "project_group",
-                    Subscription.user_id == filters.subscriber_id,
-                )
-            )
+            ProjectGroup.id.in_(subscriptions.followed("project_group", filters.subscriber_id))
         )
     return paginate(session, stmt, model=ProjectGroup, page=page, sortable=GROUP_SORT)
 

@@ -18,7 +18,7 @@ from storyline.accounts.models import Team, TeamMembership, User
 from storyline.domain import events
 from storyline.domain.statuses import STORY_STATUSES, TASK_STATUSES, story_lifecycle
 from storyline.errors import InvalidInput
-from storyline.kernel import timeline
+from storyline.kernel import subscriptions, timeline
 from storyline.kernel.access import (
     Actor,
     get_story,
@@ -183,10 +183,7 @@ def story_conditions(filters: StoryFilter, *, correlated: bool = False) -> list[
     if filters.subscriber_id is not None:
         clauses.append(
             story_ids(
-                select(Subscription.target_id).where(
-                    Subscription.target_type == "story",
-                    Subscription.user_id == filters.subscriber_id,
-                ),
+                subscriptions.followed("story", filters.subscriber_id),
                 Subscription.target_id,
             )
         )
@@ -472,7 +469,7 @@ def create_story(session: Session, *, actor: Actor, data: StoryIn) -> StoryView:
     session.add_all(StoryTag(story_id=story.id, tag_id=tag.id) for tag in tags)
     session.add_all(StoryAclUser(story_id=story.id, user_id=uid) for uid in user_ids)
     session.add_all(StoryAclTeam(story_id=story.id, team_id=tid) for tid in team_ids)
-    session.add(Subscription(user_id=user_id, target_type="story", target_id=story.id))
+    subscriptions.follow(session, user_id=user_id, kind="story", target_id=story.id)
     timeline.record(
         session,
         event_type=events.STORY_CREATED,
@@ -607,10 +604,6 @@ def delete_story(session: Session, *, actor: Actor, story_id: int) -> None:
     story = get_story(session, actor=actor, story_id=story_id, for_update=True)
     # Subscriptions point at stories without a foreign key; everything else
     # that belongs to the story goes with it through ON DELETE CASCADE.
-    session.execute(
-        delete(Subscription).where(
-            Subscription.target_type == "story", Subscription.target_id == story.id
-        )
-    )
+    subscriptions.forget(session, kind="story", target_id=story.id)
     session.execute(delete(Story).where(Story.id == story.id))
     session.expunge(story)

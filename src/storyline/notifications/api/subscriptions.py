@@ -11,9 +11,11 @@ from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.errors import NotFound
+from storyline.kernel import subscriptions as service
+from storyline.kernel.subscriptions import SubscriptionFilter, SubscriptionIn
 from storyline.notifications import fanout as notifications
-from storyline.notifications import subscriptions as service
-from storyline.notifications.subscriptions import FeedFilter, SubscriptionFilter, SubscriptionIn
+from storyline.notifications import feed
+from storyline.notifications.feed import FeedFilter
 
 router = APIRouter(tags=["subscriptions"])
 
@@ -91,7 +93,7 @@ def list_subscription_events(
 ) -> Any:
     filters = FeedFilter(event_type=tuple(event_type or ()), subscriber_id=subscriber_id)
     with ctx.db.read() as session:
-        page = service.list_feed(
+        page = feed.list_feed(
             session, actor=ctx.actor, filters=filters, page=paging.request(ctx.settings)
         )
     set_page_headers(response, page)
@@ -101,13 +103,13 @@ def list_subscription_events(
 @router.get("/subscription_events/{event_id}", response_model=SubscriptionEventOut)
 def get_subscription_event(ctx: ContextDep, event_id: int) -> Any:
     with ctx.db.read() as session:
-        return service.get_feed_event(session, actor=ctx.actor, event_id=event_id)
+        return feed.get_feed_event(session, actor=ctx.actor, event_id=event_id)
 
 
 @router.delete("/subscription_events/{event_id}", status_code=204)
 def delete_subscription_event(ctx: ContextDep, event_id: int) -> Response:
     with ctx.db.write() as session:
-        service.delete_feed_event(session, actor=ctx.actor, event_id=event_id)
+        feed.delete_feed_event(session, actor=ctx.actor, event_id=event_id)
     return Response(status_code=204)
 
 

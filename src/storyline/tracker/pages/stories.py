@@ -29,10 +29,10 @@ from storyline.errors import (
     StorylineError,
 )
 from storyline.kernel import markdown
+from storyline.kernel import subscriptions as subscription_service
+from storyline.kernel.subscriptions import SubscriptionIn
 from storyline.kernel.validation import validate
 from storyline.lists.pages.worklists import story_worklists
-from storyline.notifications import subscriptions as subscription_service
-from storyline.notifications.subscriptions import SubscriptionIn
 from storyline.tracker import comments as comment_service
 from storyline.tracker import page_data as pages
 from storyline.tracker import projects as project_service
@@ -458,7 +458,9 @@ def unshare_with_team(ctx: FormDep, story_id: int, team_id: int) -> Response:
 @router.post("/stories/{story_id:int}/subscription")
 def toggle_subscription(ctx: FormDep, story_id: int, subscribe: TextField = "") -> Response:
     def change(session: Session) -> None:
-        current = pages.story_subscription(session, actor=ctx.actor, story_id=story_id)
+        current = subscription_service.subscription_to(
+            session, actor=ctx.actor, kind="story", target_id=story_id
+        )
         if subscribe == "yes" and current is None:
             subscription_service.create_subscription(
                 session,

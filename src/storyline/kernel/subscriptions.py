@@ -1,22 +1,25 @@
-"""Subscriptions (what a user follows) and the feed of what happened to it
-(`subscription_events`, written by notifications.fanout)."""
+"""Subscriptions: who follows what (a story, task, project, project group,
+worklist or board).
+
+A kernel concept because every subsystem filters by it ("stories I follow",
+`subscriber_id` on the StoryBoard lists) and notifications fan out from it;
+the feed and the email it leads to are the notifications subsystem's.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from storyline.accounts.models import User
-from storyline.domain import events as event_types
 from storyline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from storyline.kernel.access import Actor, can_see, require_user
 from storyline.kernel.models import Subscription
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.validation import Id
-from storyline.notifications.models import SubscriptionEvent
 
 TARGET_TYPES = ("story", "task", "project", "project_group", "worklist", "board")
 
@@ -27,13 +30,6 @@ SUBSCRIPTION_SORT = {
     "target_type": Subscription.target_type,
     "target_id": Subscription.target_id,
     "user_id": Subscription.user_id,
-}
-FEED_SORT = {
-    "id": SubscriptionEvent.id,
-    "created_at": SubscriptionEvent.created_at,
-    "updated_at": SubscriptionEvent.updated_at,
-    "event_type": SubscriptionEvent.event_type,
-    "author_id": SubscriptionEvent.author_id,
 }
 
 
@@ -59,7 +55,7 @@ class SubscriptionFilter:
                 )
 
 
-def _owner(actor: Actor, user_id: int | None) -> int:
+def owner_of(actor: Actor, user_id: int | None) -> int:
     """Whose subscriptions: one's own; an administrator may name anyone."""
     me = actor.user_id
     if me is None:
@@ -73,7 +69,7 @@ def _owner(actor: Actor, user_id: int | None) -> int:
 
 
 def subscription_query(actor: Actor, filters: SubscriptionFilter) -> Select[Subscription]:
-    stmt = select(Subscription).where(Subscription.user_id == _owner(actor, filters.user_id))
+    stmt = select(Subscription).where(Subscription.user_id == owner_of(actor, filters.user_id))
     if filters.target_type:
         stmt = stmt.where(Subscription.target_type.in_(filters.target_type))
     if filters.target_id is not None:
@@ -110,7 +106,7 @@ def _check_target(session: Session, actor: Actor, target_type: str, target_id: i
 
 def create_subscription(session: Session, *, actor: Actor, data: SubscriptionIn) -> Subscription:
     require_user(actor)
-    user_id = _owner(actor, data.user_id)
+    user_id = owner_of(actor, data.user_id)
     if data.target_type not in TARGET_TYPES:
         raise InvalidInput.field("target_type", f"must be one of {', '.join(TARGET_TYPES)}")
     user = session.get(User, user_id)
@@ -144,48 +140,38 @@ def delete_subscription(session: Session, *, actor: Actor, subscription_id: int)
     session.flush()
 
 
-# The feed
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeedFilter:
-    event_type: tuple[str, ...] = ()
-    subscriber_id: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in self.event_type:
-            if name not in event_types.ALL:
-                raise InvalidInput.field("event_type", f"{name!r} is not an event type")
-
-
-def feed_query(actor: Actor, filters: FeedFilter) -> Select[SubscriptionEvent]:
-    stmt = select(SubscriptionEvent).where(
-        SubscriptionEvent.subscriber_id == _owner(actor, filters.subscriber_id)
-    )
-    if filters.event_type:
-        stmt = stmt.where(SubscriptionEvent.event_type.in_(filters.event_type))
-    return stmt
-
-
-def list_feed(
-    session: Session, *, actor: Actor, filters: FeedFilter, page: PageRequest
-) -> Page[SubscriptionEvent]:
-    return paginate(
-        session, feed_query(actor, filters), model=SubscriptionEvent, page=page, sortable=FEED_SORT
+def followed(kind: str, user_id: int) -> Select[int]:
+    """Ids of the `kind`s `user_id` follows: the `subscriber_id` filters of
+    the lists (stories, projects, worklists, …)."""
+    return select(Subscription.target_id).where(
+        Subscription.target_type == kind, Subscription.user_id == user_id
     )
 
 
-def get_feed_event(session: Session, *, actor: Actor, event_id: int) -> SubscriptionEvent:
+def subscription_to(session: Session, *, actor: Actor, kind: str, target_id: int) -> int | None:
+    """The id of the actor's own subscription to one thing, if any."""
     if actor.user_id is None:
-        require_user(actor)
-    row = session.get(SubscriptionEvent, event_id)
-    if row is None or (row.subscriber_id != actor.user_id and not actor.is_superuser):
-        raise NotFound.of("subscription event", event_id)
-    return row
+        return None
+    return session.scalar(
+        select(Subscription.id).where(
+            Subscription.user_id == actor.user_id,
+            Subscription.target_type == kind,
+            Subscription.target_id == target_id,
+        )
+    )
 
 
-def delete_feed_event(session: Session, *, actor: Actor, event_id: int) -> None:
-    require_user(actor)
-    row = get_feed_event(session, actor=actor, event_id=event_id)
-    session.delete(row)
-    session.flush()
+def follow(session: Session, *, user_id: int, kind: str, target_id: int) -> None:
+    """Subscribe a user to something just created on their behalf (a story's
+    creator follows it); the caller has checked what it may."""
+    session.add(Subscription(user_id=user_id, target_type=kind, target_id=target_id))
+
+
+def forget(session: Session, *, kind: str, target_id: int) -> None:
+    """Remove every subscription to something being deleted: subscriptions
+    point at their targets without a foreign key."""
+    session.execute(
+        delete(Subscription).where(
+            Subscription.target_type == kind, Subscription.target_id == target_id
+        )
+    )
