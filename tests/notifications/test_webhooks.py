@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from storyline.bootstrap import Container
+from storyline.notifications.webhook_sender import WebhookSender
 from storyline.notifications.worker import Worker
 from tests.factories import Factory
 from tests.notifications.conftest import Receiver, free_port
@@ -138,10 +139,8 @@ def test_private_addresses_are_refused_unless_allowed(
         "/v1/webhooks", json={"url": url, "project_id": project["id"]}, headers=admin.headers
     ).json()
     client.post(f"/v1/webhooks/{hook['id']}/test", headers=admin.headers)
-    strict = Container(
-        settings=dataclasses.replace(container.settings, webhook_allow_private=False),
-        db=container.db,
-    )
+    settings = dataclasses.replace(container.settings, webhook_allow_private=False)
+    strict = dataclasses.replace(container, settings=settings, webhooks=WebhookSender(settings))
     Worker(strict).run_once()
     assert state.calls == []
     rows = client.get("/v1/outbox", params={"status": "failed"}, headers=admin.headers).json()

@@ -106,14 +106,17 @@ def backoff(settings: Settings, attempts: int) -> dt.timedelta:
     return min(delay, settings.outbox_retry_max)
 
 
-def mark_sent(session: Session, *, message_id: int, now: dt.datetime) -> None:
+def mark_sent(
+    session: Session, *, message_id: int, now: dt.datetime, note: str | None = None
+) -> None:
+    """Done: delivered, or (with `note`, which says why) nothing left to send."""
     message = session.get(OutboxMessage, message_id)
     if message is None:
         return
     message.status = OUTBOX_SENT
     message.sent_at = now
     message.locked_until = None
-    message.last_error = None
+    message.last_error = f"not sent: {note}" if note is not None else None
 
 
 def mark_failed_attempt(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -299,17 +298,3 @@ def render_digest(
         subtype="html",
     )
     return Rendered(message=msg, to=str(user.email))
-
-
-def send(settings: Settings, rendered: Rendered) -> None:
-    if not settings.smtp_host:
-        raise ConnectionError("no SMTP server is configured (STORYLINE_SMTP_HOST)")
-    with smtplib.SMTP(
-        settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
-    ) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
-        if settings.smtp_username:
-            smtp.login(settings.smtp_username, settings.smtp_password or "")
-        from_address = parseaddr(settings.smtp_from)[1] or "storyline@localhost"
-        smtp.send_message(rendered.message, from_addr=from_address, to_addrs=[rendered.to])

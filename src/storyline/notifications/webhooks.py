@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -190,17 +191,34 @@ def list_deliveries(
     return paginate(session, stmt, model=WebhookDelivery, page=page, sortable=DELIVERY_SORT)
 
 
+@dataclass(frozen=True)
+class DeliveryTarget:
+    url: str
+    secret: str
+
+
+def delivery_target(session: Session, *, webhook_id: int | None) -> DeliveryTarget | None:
+    """Where the worker sends a webhook message: None when the hook was
+    removed or turned off since the message was queued."""
+    hook = session.get(Webhook, webhook_id) if webhook_id is not None else None
+    if hook is None or not hook.active:
+        return None
+    return DeliveryTarget(url=hook.url, secret=hook.secret)
+
+
 def record_delivery(
     session: Session,
     *,
-    message: OutboxMessage,
+    message_id: int,
     event_type: str,
     status_code: int | None,
     error: str | None,
     duration_ms: int,
 ) -> None:
-    """The worker's log line for one attempt."""
-    assert message.webhook_id is not None
+    """The worker's log line for one attempt (nothing if the message is gone)."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.webhook_id is None:
+        return
     session.add(
         WebhookDelivery(
             webhook_id=message.webhook_id,

@@ -3,7 +3,8 @@
 Each pass writes the digests that are due, then claims due outbox rows in
 small batches (a short write transaction), delivers each one outside any
 transaction, and records the outcome (another short transaction). See
-kernel/outbox.py for the guarantees.
+kernel/outbox.py for the guarantees. Every read and write goes through a
+service; the worker only owns the units of work and the network calls.
 """
 
 from __future__ import annotations
@@ -14,20 +15,32 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from storyline.bootstrap import Container
+from storyline.config import Settings
 from storyline.kernel import outbox
-from storyline.kernel.models import OutboxMessage
+from storyline.kernel.db import Database
 from storyline.kernel.schema import utcnow
-from storyline.notifications import email
-from storyline.notifications import fanout as notifications
-from storyline.notifications import webhook_calls as webhooks
-from storyline.notifications import webhooks as webhook_service
-from storyline.notifications.models import Webhook
+from storyline.notifications import email, fanout, webhooks
+from storyline.notifications.mailer import Mailer
+from storyline.notifications.webhook_sender import WebhookSender
 
 log = logging.getLogger(__name__)
+
+
+class Runtime(Protocol):
+    """What the worker needs from the composition root."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def mailer(self) -> Mailer: ...
+    @property
+    def webhooks(self) -> WebhookSender: ...
 
 
 @dataclass(frozen=True)
@@ -43,14 +56,15 @@ class Claimed:
 class Worker:
     def __init__(
         self,
-        container: Container,
+        runtime: Runtime,
         *,
         batch_size: int = 20,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self.container = container
-        self.settings = container.settings
-        self.db = container.db
+        self.settings = runtime.settings
+        self.db = runtime.db
+        self.mailer = runtime.mailer
+        self.webhooks = runtime.webhooks
         self.batch_size = batch_size
         self._clock = clock
 
@@ -60,7 +74,7 @@ class Worker:
     def run_once(self, *, max_batches: int = 1000) -> int:
         """Deliver everything that is due now; answers how many messages were handled."""
         with self.db.write() as session:
-            notifications.enqueue_due_digests(session, now=self.now())
+            fanout.enqueue_due_digests(session, now=self.now())
         handled = 0
         for _ in range(max_batches):
             batch = self._claim()
@@ -97,23 +111,15 @@ class Worker:
                 self._call_webhook(message, payload)
                 return
             with self.db.read() as session:
-                if message.kind == "digest":
-                    rendered = email.render_digest(
-                        session,
-                        self.settings,
-                        key=message.key,
-                        recipient_id=message.recipient_id,
-                        payload=payload,
-                    )
-                else:
-                    rendered = email.render_event(
-                        session,
-                        self.settings,
-                        key=message.key,
-                        recipient_id=message.recipient_id,
-                        payload=payload,
-                    )
-            email.send(self.settings, rendered)
+                render = email.render_digest if message.kind == "digest" else email.render_event
+                rendered = render(
+                    session,
+                    self.settings,
+                    key=message.key,
+                    recipient_id=message.recipient_id,
+                    payload=payload,
+                )
+            self.mailer.send(rendered.message, to=rendered.to)
         except email.NothingToSend as reason:
             self._finish(message, error=None, note=str(reason))
         except email.Undeliverable as reason:
@@ -125,38 +131,34 @@ class Worker:
 
     def _call_webhook(self, message: Claimed, payload: dict[str, object]) -> None:
         with self.db.read() as session:
-            hook = session.get(Webhook, message.webhook_id) if message.webhook_id else None
-            target = (hook.url, hook.secret, hook.active) if hook is not None else None
-        if target is None or not target[2]:
+            target = webhooks.delivery_target(session, webhook_id=message.webhook_id)
+        if target is None:
             self._finish(message, error=None, note="the webhook was removed or turned off")
             return
         event_type = str(payload.get("event_type", ""))
         body = payload.get("body")
-        outcome = webhooks.deliver(
-            self.settings,
-            url=target[0],
-            secret=target[1],
+        outcome = self.webhooks.deliver(
+            url=target.url,
+            secret=target.secret,
             key=message.key,
             event_type=event_type,
             body=body if isinstance(body, dict) else {},
         )
         with self.db.write() as session:
-            row = session.get(OutboxMessage, message.id)
-            if row is not None:
-                webhook_service.record_delivery(
-                    session,
-                    message=row,
-                    event_type=event_type,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    duration_ms=outcome.duration_ms,
-                )
-                self._outcome(
-                    session,
-                    message.id,
-                    outcome.error if not outcome.ok else None,
-                    outcome.permanent,
-                )
+            webhooks.record_delivery(
+                session,
+                message_id=message.id,
+                event_type=event_type,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+            )
+            self._record(
+                session,
+                message,
+                error=outcome.error if not outcome.ok else None,
+                permanent=outcome.permanent,
+            )
 
     def _finish(
         self,
@@ -167,34 +169,36 @@ class Worker:
         note: str | None = None,
     ) -> None:
         with self.db.write() as session:
-            self._outcome(session, message.id, error, permanent)
-            if note is not None:
-                row = session.get(OutboxMessage, message.id)
-                if row is not None:
-                    row.last_error = f"not sent: {note}"
+            self._record(session, message, error=error, permanent=permanent, note=note)
 
-    def _outcome(
-        self, session: Session, message_id: int, error: str | None, permanent: bool
+    def _record(
+        self,
+        session: Session,
+        message: Claimed,
+        *,
+        error: str | None,
+        permanent: bool = False,
+        note: str | None = None,
     ) -> None:
         if error is None:
-            outbox.mark_sent(session, message_id=message_id, now=self.now())
-        else:
-            log.warning("delivery of outbox message %s failed: %s", message_id, error)
-            outbox.mark_failed_attempt(
-                session,
-                message_id=message_id,
-                error=error,
-                now=self.now(),
-                settings=self.settings,
-                permanent=permanent,
-            )
+            outbox.mark_sent(session, message_id=message.id, now=self.now(), note=note)
+            return
+        log.warning("delivery of outbox message %s failed: %s", message.id, error)
+        outbox.mark_failed_attempt(
+            session,
+            message_id=message.id,
+            error=error,
+            now=self.now(),
+            settings=self.settings,
+            permanent=permanent,
+        )
 
 
-def start_in_thread(container: Container) -> tuple[threading.Thread, threading.Event]:
+def start_in_thread(runtime: Runtime) -> tuple[threading.Thread, threading.Event]:
     """Run the worker beside the server (the embedded SQLite setup)."""
     stop = threading.Event()
     thread = threading.Thread(
-        target=Worker(container).run_forever, args=(stop,), name="storyline-worker", daemon=True
+        target=Worker(runtime).run_forever, args=(stop,), name="storyline-worker", daemon=True
     )
     thread.start()
     return thread, stop

@@ -56,6 +56,20 @@ def _private_address(url: str) -> bool:
     return False
 
 
+class WebhookSender:
+    """Calls webhooks; built once per process by the composition root."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def deliver(
+        self, *, url: str, secret: str, key: str, event_type: str, body: dict[str, Any]
+    ) -> Outcome:
+        return deliver(
+            self.settings, url=url, secret=secret, key=key, event_type=event_type, body=body
+        )
+
+
 def deliver(
     settings: Settings, *, url: str, secret: str, key: str, event_type: str, body: dict[str, Any]
 ) -> Outcome:
