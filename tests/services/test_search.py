@@ -11,20 +11,21 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
+from storyline.accounts import users
 from storyline.bootstrap import Container
 from storyline.errors import InvalidInput
 from storyline.kernel.access import Actor
 from storyline.kernel.paging import PageRequest
+from storyline.kernel.search import parse
 from storyline.tracker import search
-from storyline.tracker.search_query import parse
 from tests.factories import Factory, TestUser
 
 TARGETS = [
     search.STORIES,
     search.TASKS,
     search.PROJECTS,
-    search.USERS,
-    search.USER_NAMES,
+    users.USERS,
+    users.USER_NAMES,
     search.COMMENTS,
 ]
 
@@ -92,8 +93,8 @@ def _plan(container: Container, stmt: Any) -> str:
         (search.STORIES, "ix_stories_search_fts"),
         (search.TASKS, "ix_tasks_search_fts"),
         (search.PROJECTS, "ix_projects_search_fts"),
-        (search.USERS, "ix_users_search_fts"),
-        (search.USER_NAMES, "ix_users_name_search_fts"),
+        (users.USERS, "ix_users_search_fts"),
+        (users.USER_NAMES, "ix_users_name_search_fts"),
         (search.COMMENTS, "ix_comments_search_fts"),
     ],
 )

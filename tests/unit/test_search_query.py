@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storyline.errors import InvalidInput
-from storyline.tracker.search_query import MAX_TERMS, SearchQuery, Term, parse, tokens
+from storyline.kernel.search import MAX_TERMS, SearchQuery, Term, parse, tokens
 
 
 def _message(text: str | None) -> str:

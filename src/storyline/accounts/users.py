@@ -23,6 +23,7 @@ from storyline.accounts.models import User
 from storyline.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from storyline.kernel.access import Actor, require_user
 from storyline.kernel.paging import Page, PageRequest, paginate
+from storyline.kernel.search import Searchable, dialect_of, parse
 from storyline.kernel.text import contains
 from storyline.kernel.validation import validate
 
@@ -251,3 +252,23 @@ def get_user_by_email(session: Session, *, email: str) -> User:
     if user is None:
         raise NotFound(f"No user has the email address {email}.", details={"field": "email"})
     return user
+
+
+# Search
+
+# Email addresses are private (see accounts/users.py): only administrators
+# search them; everyone else searches names alone.
+USERS = Searchable("users", User.id, "users_fts")
+USER_NAMES = Searchable(
+    "users", User.id, "users_fts", pg_column="name_search_fts", fts_columns=("full_name",)
+)
+
+
+def search_users(
+    session: Session, *, actor: Actor, q: str | None, filters: UserFilter, page: PageRequest
+) -> Page[User]:
+    query = parse(q)
+    check_filters(actor, filters)
+    target = USERS if actor.is_superuser else USER_NAMES
+    stmt = user_query(filters).where(target.matches(dialect_of(session), query))
+    return paginate(session, stmt, model=User, page=page, sortable=sortable_for(actor))

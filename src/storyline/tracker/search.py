@@ -17,80 +17,27 @@ could not continue an order that is not a column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
-from sqlalchemy import ColumnElement, case, column, func, literal, literal_column, select, table
-from sqlalchemy.orm import InstrumentedAttribute, Session
-
-from storyline.accounts import users as user_service
-from storyline.accounts.models import User
-from storyline.accounts.users import UserFilter
 from storyline.kernel.access import Actor, acl_story_ids, story_visibility
 from storyline.kernel.paging import Page, PageRequest, paginate
+from storyline.kernel.search import Searchable, SearchQuery, dialect_of, parse
 from storyline.tracker import comments as comment_service
 from storyline.tracker import projects as project_service
 from storyline.tracker import stories as story_service
 from storyline.tracker import tasks as task_service
 from storyline.tracker.models import Comment, Project, Story, Task
 from storyline.tracker.projects import ProjectFilter
-from storyline.tracker.search_query import SearchQuery, parse
 from storyline.tracker.stories import StoryFilter, StoryView
 from storyline.tracker.tasks import TaskFilter
-
-_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
-
-
-@dataclass(frozen=True)
-class Searchable:
-    """A table with a full-text index: on SQLite the FTS5 table that shadows
-    it, on PostgreSQL the stored tsvector column (both from migration 0002)."""
-
-    table: str
-    id_column: InstrumentedAttribute[int]
-    fts_table: str
-    pg_column: str = "search_fts"
-    # On SQLite: search only these FTS5 columns (None: all of them); it must
-    # be the same document as `pg_column`.
-    fts_columns: tuple[str, ...] | None = None
-
-    def matches(self, dialect: str, query: SearchQuery) -> ColumnElement[bool]:
-        if dialect == "postgresql":
-            # Not a model column (see the migration), hence named in SQL.
-            vector: ColumnElement[Any] = literal_column(f"{self.table}.{self.pg_column}")
-            tsquery = func.to_tsquery(_SIMPLE, literal(query.tsquery()))
-            return vector.bool_op("@@")(tsquery)
-        fts, match = self.fts5(query)
-        return self.id_column.in_(select(fts.c.rowid).where(match))
-
-    def fts5(self, query: SearchQuery, *, also: str = "") -> tuple[Any, ColumnElement[bool]]:
-        """The FTS5 table and its MATCH condition for `query` (SQLite), with
-        `also` an extra FTS5 condition of the server's own making."""
-        expression = query.fts5()
-        if self.fts_columns is not None:
-            expression = "{" + " ".join(self.fts_columns) + "} : (" + expression + ")"
-        if also:
-            expression = f"({expression}) AND {also}"
-        fts = table(self.fts_table, column("rowid"))
-        return fts, literal_column(self.fts_table).bool_op("MATCH")(literal(expression))
-
 
 # stories_fts also indexes the private flag (see migration 0002), which the
 # words people type must not reach.
 STORIES = Searchable("stories", Story.id, "stories_fts", fts_columns=("title", "description"))
 TASKS = Searchable("tasks", Task.id, "tasks_fts")
 PROJECTS = Searchable("projects", Project.id, "projects_fts")
-# Email addresses are private (see accounts/users.py): only administrators
-# search them; everyone else searches names alone.
-USERS = Searchable("users", User.id, "users_fts")
-USER_NAMES = Searchable(
-    "users", User.id, "users_fts", pg_column="name_search_fts", fts_columns=("full_name",)
-)
 COMMENTS = Searchable("comments", Comment.id, "comments_fts")
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
 
 
 def search_stories(
@@ -101,10 +48,10 @@ def search_stories(
     neither listed nor counted: the list's visibility clause is part of both
     statements."""
     query = parse(q)
-    if _dialect(session) == "sqlite" and filters == StoryFilter() and page.sort_field == "id":
+    if dialect_of(session) == "sqlite" and filters == StoryFilter() and page.sort_field == "id":
         return _sqlite_stories_in_index_order(session, actor=actor, query=query, page=page)
     stmt = story_service.story_query(actor, filters).where(
-        STORIES.matches(_dialect(session), query)
+        STORIES.matches(dialect_of(session), query)
     )
     result = paginate(session, stmt, model=Story, page=page, sortable=story_service.STORY_SORT)
     views = story_service.load_story_views(session, result.items)
@@ -155,7 +102,7 @@ def search_tasks(
 ) -> Page[Task]:
     """Tasks of stories `actor` may see, matching `filters` and, in the title, `q`."""
     query = parse(q)
-    stmt = task_service.task_query(actor, filters).where(TASKS.matches(_dialect(session), query))
+    stmt = task_service.task_query(actor, filters).where(TASKS.matches(dialect_of(session), query))
     return paginate(session, stmt, model=Task, page=page, sortable=task_service.TASK_SORT)
 
 
@@ -163,18 +110,10 @@ def search_projects(
     session: Session, *, q: str | None, filters: ProjectFilter, page: PageRequest
 ) -> Page[Project]:
     query = parse(q)
-    stmt = project_service.project_query(filters).where(PROJECTS.matches(_dialect(session), query))
+    stmt = project_service.project_query(filters).where(
+        PROJECTS.matches(dialect_of(session), query)
+    )
     return paginate(session, stmt, model=Project, page=page, sortable=project_service.PROJECT_SORT)
-
-
-def search_users(
-    session: Session, *, actor: Actor, q: str | None, filters: UserFilter, page: PageRequest
-) -> Page[User]:
-    query = parse(q)
-    user_service.check_filters(actor, filters)
-    target = USERS if actor.is_superuser else USER_NAMES
-    stmt = user_service.user_query(filters).where(target.matches(_dialect(session), query))
-    return paginate(session, stmt, model=User, page=page, sortable=user_service.sortable_for(actor))
 
 
 def search_comments(
@@ -189,6 +128,6 @@ def search_comments(
     matches `q`. StoryBoard had this search but no route reached it."""
     query = parse(q)
     stmt = comment_service.comment_query(actor, story_id=story_id).where(
-        COMMENTS.matches(_dialect(session), query)
+        COMMENTS.matches(dialect_of(session), query)
     )
     return paginate(session, stmt, model=Comment, page=page, sortable=comment_service.COMMENT_SORT)

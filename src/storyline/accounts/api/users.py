@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.accounts import users as service
 from storyline.accounts.models import User
 from storyline.accounts.users import UserFilter, UserIn
-from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import SEARCH_HELP, ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.kernel.access import Actor
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+Q = Annotated[str | None, Query(description=SEARCH_HELP)]
 
 
 class UserOut(BaseModel):
@@ -44,6 +46,25 @@ class UserOut(BaseModel):
 
 def users_out(users: Iterable[User], actor: Actor) -> list[UserOut]:
     return [UserOut.of(user, actor) for user in users]
+
+
+# Before /{user_id}: it would take "search" for an id.
+@router.get("/search", response_model=list[UserOut])
+def search_users(
+    ctx: ContextDep,
+    paging: PageDep,
+    response: Response,
+    q: Q = None,
+    email: str | None = None,
+    openid: str | None = None,
+) -> Any:
+    filters = UserFilter(email=email, openid=openid)
+    with ctx.db.read() as session:
+        page = service.search_users(
+            session, actor=ctx.actor, q=q, filters=filters, page=paging.request(ctx.settings)
+        )
+    set_page_headers(response, page)
+    return users_out(page.items, ctx.actor)
 
 
 @router.get("", response_model=list[UserOut])

@@ -1,9 +1,9 @@
-"""/v1/{projects,stories,tasks,users}/search
+"""/v1/{projects,stories,tasks}/search
 
 StoryBoard's search endpoints: `q` plus the filters of the matching list,
 paging and sorting. Unlike StoryBoard they answer X-Total, and an empty `q`
 is a 400 instead of a 500. The query language is described in
-`storyline.tracker.search_query`.
+`storyline.kernel.search`.
 
 This router is registered before the resource routers, whose `/{id}` paths
 would otherwise take "search" for an id (or, for projects, a name).
@@ -16,9 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from storyline.accounts.api.users import UserOut, users_out
-from storyline.accounts.users import UserFilter
-from storyline.api.deps import ContextDep, PageDep, set_page_headers
+from storyline.api.deps import SEARCH_HELP, ContextDep, PageDep, set_page_headers
 from storyline.tracker import search as service
 from storyline.tracker.api.projects import ProjectOut
 from storyline.tracker.api.stories import StoryOut, story_filter
@@ -27,16 +25,7 @@ from storyline.tracker.projects import ProjectFilter
 
 router = APIRouter()
 
-Q = Annotated[
-    str | None,
-    Query(
-        description=(
-            "Words to search for. Each word matches as a prefix ('frob' finds "
-            "'frobnicator'); \"quoted phrases\" match whole words in order; "
-            "-word excludes; all items must match."
-        )
-    ),
-]
+Q = Annotated[str | None, Query(description=SEARCH_HELP)]
 
 
 ListParam = Annotated[list[str] | None, Query()]
@@ -114,24 +103,6 @@ def search_tasks(
         )
     set_page_headers(response, page)
     return page.items
-
-
-@router.get("/users/search", response_model=list[UserOut], tags=["users"])
-def search_users(
-    ctx: ContextDep,
-    paging: PageDep,
-    response: Response,
-    q: Q = None,
-    email: str | None = None,
-    openid: str | None = None,
-) -> Any:
-    filters = UserFilter(email=email, openid=openid)
-    with ctx.db.read() as session:
-        page = service.search_users(
-            session, actor=ctx.actor, q=q, filters=filters, page=paging.request(ctx.settings)
-        )
-    set_page_headers(response, page)
-    return users_out(page.items, ctx.actor)
 
 
 @router.get("/projects/search", response_model=list[ProjectOut], tags=["projects"])

@@ -12,7 +12,10 @@ from storyline.domain.statuses import STORY_STATUSES, TASK_STATUSES
 from storyline.errors import InvalidInput, NotFound
 from storyline.tracker import page_data as pages
 from storyline.tracker import projects as project_service
-from storyline.tracker.pages.common import (
+from storyline.tracker.pages.projects import STORY_SORTS, TASK_SORTS
+from storyline.tracker.stories import StoryFilter
+from storyline.tracker.tasks import TaskFilter
+from storyline.web.listing import (
     Pager,
     errors_by_field,
     page_number,
@@ -20,9 +23,6 @@ from storyline.tracker.pages.common import (
     page_size,
     parse_user_ref,
 )
-from storyline.tracker.pages.projects import STORY_SORTS, TASK_SORTS
-from storyline.tracker.stories import StoryFilter
-from storyline.tracker.tasks import TaskFilter
 from storyline.web.rendering import PageRoute, render
 from storyline.web.security import PageContext, PageDep
 

@@ -22,6 +22,10 @@ SQLite and PostgreSQL answer the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, column, func, literal, literal_column, select, table
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from storyline.errors import InvalidInput
 
@@ -159,3 +163,46 @@ def parse(text: str | None, *, field: str = "q") -> SearchQuery:
     if all(term.negated for term in terms):
         raise _invalid("give at least one word to search for; '-word' only excludes results", field)
     return SearchQuery(terms=tuple(terms))
+
+
+# Matching in the databases' full-text indexes.
+
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+
+
+@dataclass(frozen=True)
+class Searchable:
+    """A table with a full-text index: on SQLite the FTS5 table that shadows
+    it, on PostgreSQL the stored tsvector column (both from migration 0002)."""
+
+    table: str
+    id_column: InstrumentedAttribute[int]
+    fts_table: str
+    pg_column: str = "search_fts"
+    # On SQLite: search only these FTS5 columns (None: all of them); it must
+    # be the same document as `pg_column`.
+    fts_columns: tuple[str, ...] | None = None
+
+    def matches(self, dialect: str, query: SearchQuery) -> ColumnElement[bool]:
+        if dialect == "postgresql":
+            # Not a model column (see the migration), hence named in SQL.
+            vector: ColumnElement[Any] = literal_column(f"{self.table}.{self.pg_column}")
+            tsquery = func.to_tsquery(_SIMPLE, literal(query.tsquery()))
+            return vector.bool_op("@@")(tsquery)
+        fts, match = self.fts5(query)
+        return self.id_column.in_(select(fts.c.rowid).where(match))
+
+    def fts5(self, query: SearchQuery, *, also: str = "") -> tuple[Any, ColumnElement[bool]]:
+        """The FTS5 table and its MATCH condition for `query` (SQLite), with
+        `also` an extra FTS5 condition of the server's own making."""
+        expression = query.fts5()
+        if self.fts_columns is not None:
+            expression = "{" + " ".join(self.fts_columns) + "} : (" + expression + ")"
+        if also:
+            expression = f"({expression}) AND {also}"
+        fts = table(self.fts_table, column("rowid"))
+        return fts, literal_column(self.fts_table).bool_op("MATCH")(literal(expression))
+
+
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
