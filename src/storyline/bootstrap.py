@@ -1,22 +1,47 @@
-"""The composition root: Settings in, everything the process needs out."""
+"""The composition root: Settings in, everything a process needs out.
+
+The server, the worker and the CLI all build from here, once per process:
+the database (whose write units of work hand timeline events to the
+notifications' fan-out), the OpenID Connect client, the mailer and the
+webhook sender. Nothing else constructs them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+from storyline.accounts.oidc import OidcClient
+from storyline.accounts.web_sessions import server_secret
 from storyline.config import Settings
 from storyline.kernel.db import Database, make_engine
+from storyline.notifications import fanout
+from storyline.notifications.mailer import Mailer
+from storyline.notifications.webhook_sender import WebhookSender
 
 
-@dataclass(frozen=True)
+@dataclass
 class Container:
     settings: Settings
     db: Database
+    oidc: OidcClient
+    mailer: Mailer
+    webhooks: WebhookSender
+
+    @cached_property
+    def web_secret(self) -> str:
+        """The key that signs the pages' CSRF tokens. Made on first use: only
+        the pages need it, and the file it may create belongs to a server,
+        not to every CLI command."""
+        return server_secret(self.settings)
 
 
 def build(settings: Settings) -> Container:
-    from storyline.notifications.fanout import on_event
-
+    database = Database(make_engine(settings), event_listeners=[fanout.on_event])
     return Container(
-        settings=settings, db=Database(make_engine(settings), event_listeners=[on_event])
+        settings=settings,
+        db=database,
+        oidc=OidcClient(settings),
+        mailer=Mailer(settings),
+        webhooks=WebhookSender(settings),
     )

@@ -36,11 +36,12 @@ from rich.progress import (
 from sqlalchemy import Engine, Table, inspect, select, text
 from sqlalchemy.engine.interfaces import Dialect
 
+from storyline.accounts.models import project_teams
 from storyline.domain import events
 from storyline.domain.statuses import TASK_STATUSES, story_status
 from storyline.errors import Conflict, InvalidInput
 from storyline.kernel.schema import Base
-from storyline.tracker.models import project_group_mapping, project_teams
+from storyline.tracker.models import project_group_mapping
 
 IntArray = npt.NDArray[np.int64]
 

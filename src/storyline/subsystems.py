@@ -36,10 +36,16 @@ def parts(part: str) -> list[ModuleType]:
     return found
 
 
-def folders(name: str) -> list[Path]:
-    """Each subsystem's `name` folder ("templates", "static") that exists."""
+def with_folder(name: str) -> list[str]:
+    """The subsystems that have a `name` folder ("templates", "static")."""
     root = Path(__file__).resolve().parent
-    return [root / sub / name for sub in SUBSYSTEMS if (root / sub / name).is_dir()]
+    return [sub for sub in SUBSYSTEMS if (root / sub / name).is_dir()]
+
+
+def folders(name: str) -> list[Path]:
+    """Each subsystem's `name` folder that exists, in order."""
+    root = Path(__file__).resolve().parent
+    return [root / sub / name for sub in with_folder(name)]
 
 
 def import_models() -> None:

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storyline.kernel.schema import Base, IdMixin, TimestampMixin, UTCDateTime, utcnow
@@ -70,6 +80,17 @@ class TeamMembership(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+# The projects a team works on (StoryBoard's project_teams); the projects
+# are the tracker's, the link belongs to the team.
+project_teams = Table(
+    "project_teams",
+    Base.metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_project_teams_team_id", "team_id"),
+)
 
 
 # Sign-in: identities at OpenID Connect providers, local passwords, web

@@ -9,18 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
-from storyline.accounts.models import Team, TeamMembership, User
+from storyline.accounts.models import Team, TeamMembership, User, project_teams
 from storyline.accounts.users import get_user
 from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel.access import Actor, require_superuser
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
 from storyline.kernel.validation import validate
-from storyline.tracker.models import Project, project_teams
-from storyline.tracker.projects import get_project
 
 TEAM_SORT = {
     "id": Team.id,
@@ -176,47 +174,4 @@ def remove_user(session: Session, *, actor: Actor, team_id: int, user_id: int) -
         raise NotFound(
             f"user {user_id} is not in team {team_id}",
             details={"resource": "user", "id": str(user_id)},
-        )
-
-
-# Projects
-
-
-def team_projects(session: Session, *, team_id: int) -> Sequence[Project]:
-    get_team(session, ref=team_id)
-    stmt = (
-        select(Project)
-        .join(project_teams, project_teams.c.project_id == Project.id)
-        .where(project_teams.c.team_id == team_id)
-        .order_by(Project.id)
-    )
-    return session.scalars(stmt).all()
-
-
-def add_project(session: Session, *, actor: Actor, team_id: int, project_id: int) -> Project:
-    require_superuser(actor)
-    get_team(session, ref=team_id)
-    project = get_project(session, ref=project_id)
-    present = session.scalar(
-        select(func.count()).where(
-            project_teams.c.team_id == team_id, project_teams.c.project_id == project_id
-        )
-    )
-    if not present:
-        session.execute(insert(project_teams).values(team_id=team_id, project_id=project_id))
-    return project
-
-
-def remove_project(session: Session, *, actor: Actor, team_id: int, project_id: int) -> None:
-    require_superuser(actor)
-    get_team(session, ref=team_id)
-    result = session.execute(
-        delete(project_teams).where(
-            project_teams.c.team_id == team_id, project_teams.c.project_id == project_id
-        )
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(
-            f"project {project_id} is not linked to team {team_id}",
-            details={"resource": "project", "id": str(project_id)},
         )

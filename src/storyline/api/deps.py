@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 
 from storyline.accounts import audit, auth
 from storyline.accounts.audit import Client
-from storyline.bootstrap import Container
 from storyline.config import Settings
 from storyline.errors import InvalidInput, NotAuthenticated
+from storyline.http.runtime import Runtime, runtime
 from storyline.kernel.access import Actor
 from storyline.kernel.db import Database
 from storyline.kernel.paging import Page, PageRequest
@@ -56,7 +56,7 @@ def _bearer(request: Request) -> str | None:
 async def get_context(request: Request) -> Context:
     # async, so that an anonymous request does not pay a thread hop for it;
     # only the token lookup, which queries the database, runs in a thread.
-    container: Container = request.app.state.container
+    container = runtime(request)
     secret = _bearer(request)
     actor = Actor()
     if secret is not None:
@@ -64,7 +64,7 @@ async def get_context(request: Request) -> Context:
     return Context(db=container.db, settings=container.settings, actor=actor)
 
 
-def _authenticate(container: Container, request: Request, secret: str) -> Actor:
+def _authenticate(container: Runtime, request: Request, secret: str) -> Actor:
     with container.db.read() as session:
         actor, token = auth.authenticate(session, secret=secret)
     if token is not None and auth.needs_touch(token):
@@ -216,6 +216,14 @@ async def check_input(request: Request) -> None:
         field = _nul_field(document, "")
         if field is not None:
             raise _refuse_nul(field or "body")
+
+
+# What the `q` of every search endpoint takes (the language of kernel/search.py).
+SEARCH_HELP = (
+    "Words to search for. Each word matches as a prefix ('frob' finds "
+    "'frobnicator'); \"quoted phrases\" match whole words in order; "
+    "-word excludes; all items must match."
+)
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def _documented(description: str) -> dict[str, Any]:
 
 
 # The errors any /v1 operation may answer, documented once for all of them
-# (app.py includes every router with these). Validation errors are 400,
+# (storyline.app includes every router with these). Validation errors are 400,
 # never FastAPI's default 422, which `drop_unused_validation_responses` removes.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _documented("Invalid input: `details` lists each field and why."),

@@ -33,14 +33,6 @@ project_group_mapping = Table(
     Index("ix_project_group_mapping_project_id", "project_id"),
 )
 
-project_teams = Table(
-    "project_teams",
-    Base.metadata,
-    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
-    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_project_teams_team_id", "team_id"),
-)
-
 
 class Project(IdMixin, TimestampMixin, Base):
     __tablename__ = "projects"

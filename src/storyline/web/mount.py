@@ -1,43 +1,43 @@
-"""Mounts the pages, their static files and their per-process state into the app."""
+"""Mounts the pages into the app: their routes, templates, static files,
+front-end libraries, panels and the error page renderer.
+
+The HTTP edge (`storyline.app`) calls `install` with what the subsystems
+offer; the kit itself knows no subsystem.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from storyline.accounts.oidc import OidcClient
-from storyline.accounts.pages import account, admin, auth, settings
-from storyline.accounts.web_sessions import server_secret
-from storyline.bootstrap import Container
-from storyline.lists.pages import worklists
-from storyline.tracker.pages import dashboard, projects, search, stories
 from storyline.web import vendor
-from storyline.web.rendering import STATIC, html_error, make_templates
-
-# Page routers, in order.
-ROUTERS = (
-    auth.router,
-    account.router,
-    settings.router,
-    admin.router,
-    dashboard.router,
-    projects.router,
-    stories.router,
-    search.router,
-    worklists.router,
-)
+from storyline.web.panels import Panel, by_slot
+from storyline.web.rendering import html_error, make_templates
 
 
-def mount(app: FastAPI, container: Container) -> None:
-    templates = make_templates()
+def install(
+    app: FastAPI,
+    *,
+    routers: Iterable[APIRouter],
+    panels: Iterable[Panel] = (),
+    templates: Sequence[Path] = (),
+    static: Sequence[str] = (),
+) -> None:
+    environment = make_templates(templates)
     scripts = vendor.available()
-    templates.env.globals["vendor"] = {name: file.url for name, file in scripts.items()}
-    app.state.templates = templates
-    app.state.web_secret = server_secret(container.settings)
-    app.state.oidc = OidcClient(container.settings)
+    environment.env.globals["vendor"] = {name: file.url for name, file in scripts.items()}
+    app.state.templates = environment
+    app.state.panels = by_slot(panels)
     # storyline.http.errors renders errors of page requests with it.
     app.state.error_page = html_error
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    # The kit's files, then each subsystem package's `static/` folder: the
+    # first that holds a name serves it.
+    packages: list[str | tuple[str, str]] = [("storyline.web", "static")]
+    packages += [(package, "static") for package in static]
+    app.mount("/static", StaticFiles(packages=packages), name="static")
     app.include_router(vendor.router_for(scripts))
-    for router in ROUTERS:
+    for router in routers:
         app.include_router(router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -13,44 +13,60 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from storyline.errors import Conflict, InvalidInput, StorylineError
 from storyline.http.errors import respond, status_for
 from storyline.web import theme
 from storyline.web.security import PageContext, page_context
 
+# The kit's own templates (the layout, macros, error page) and files; each
+# subsystem adds its `templates/` and `static/` folders (see `web.install`).
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 log = logging.getLogger(__name__)
 
 
-def make_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(TEMPLATES))
+def make_templates(folders: Sequence[Path] = ()) -> Jinja2Templates:
+    """Templates from the kit's folder, then each subsystem's, in order.
+    Subsystems name their templates under their own prefix ("lists/board.html")."""
+    loader = ChoiceLoader([FileSystemLoader(str(folder)) for folder in (TEMPLATES, *folders)])
+    templates = Jinja2Templates(env=Environment(loader=loader, autoescape=select_autoescape()))
     templates.env.globals["quote"] = quote
     return templates
+
+
+def _page_values(ctx: PageContext, chosen: str) -> dict[str, Any]:
+    return {
+        "ctx": ctx,
+        "user": ctx.signed_in,
+        "csrf_token": ctx.csrf_token,
+        "theme": chosen,
+        "path": ctx.request.url.path,
+    }
 
 
 def render(ctx: PageContext, name: str, *, status: int = 200, **values: Any) -> HTMLResponse:
     templates: Jinja2Templates = ctx.request.app.state.templates
     chosen, remember = theme.current(ctx)
     response = templates.TemplateResponse(
-        ctx.request,
-        name,
-        {
-            "ctx": ctx,
-            "user": ctx.signed_in,
-            "csrf_token": ctx.csrf_token,
-            "theme": chosen,
-            "path": ctx.request.url.path,
-            **values,
-        },
-        status_code=status,
+        ctx.request, name, {**_page_values(ctx, chosen), **values}, status_code=status
     )
     ctx.apply_cookies(response)
     if remember:
         theme.set_cookie(ctx, response, chosen)
     return response
+
+
+def fragment(ctx: PageContext, name: str, **values: Any) -> Markup:
+    """A template rendered into part of a page (a panel), with the same
+    values every page has."""
+    templates: Jinja2Templates = ctx.request.app.state.templates
+    chosen, _ = theme.current(ctx)
+    html = templates.get_template(name).render({**_page_values(ctx, chosen), **values})
+    return Markup(html)
 
 
 def field_errors(error: StorylineError) -> dict[str, str]:
@@ -77,6 +93,14 @@ def redirect(ctx: PageContext, url: str) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     ctx.apply_cookies(response)
     return response
+
+
+def sign_in_first(ctx: PageContext) -> Response:
+    """Send an anonymous visitor to sign in, and back here afterwards."""
+    target = ctx.request.url.path
+    if ctx.request.url.query:
+        target += "?" + ctx.request.url.query
+    return redirect(ctx, "/login?next=" + quote(target, safe=""))
 
 
 def safe_next(value: str | None, default: str = "/account") -> str:

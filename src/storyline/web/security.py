@@ -27,9 +27,9 @@ from fastapi import Depends, Request, Response
 from storyline.accounts import web_sessions
 from storyline.accounts.audit import Client
 from storyline.accounts.web_sessions import SignedIn
-from storyline.bootstrap import Container
 from storyline.config import Settings
 from storyline.errors import PermissionDenied
+from storyline.http.runtime import Runtime, runtime
 from storyline.kernel.access import ANONYMOUS, Actor
 
 SESSION_COOKIE = "storyline_session"
@@ -44,7 +44,7 @@ class PageContext:
     """What every page handler needs about the request."""
 
     request: Request
-    container: Container
+    container: Runtime
     secret: str
     signed_in: SignedIn | None
     csrf_cookie: str
@@ -127,8 +127,8 @@ def csrf_token_for(secret: str, csrf_cookie: str, session_cookie: str | None) ->
 
 
 def page_context(request: Request) -> PageContext:
-    container: Container = request.app.state.container
-    secret: str = request.app.state.web_secret
+    container = runtime(request)
+    secret = container.web_secret
     cookie = request.cookies.get(CSRF_COOKIE)
     new_cookie = not cookie or len(cookie) > 100
     if new_cookie:

@@ -11,8 +11,7 @@ from storyline.accounts import teams as service
 from storyline.accounts.api.users import UserOut, users_out
 from storyline.accounts.teams import TeamFilter, TeamIn
 from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
-from storyline.errors import InvalidInput
-from storyline.tracker.api.projects import ProjectOut
+from storyline.api.refs import MemberRef, member_id
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
@@ -26,13 +25,6 @@ class TeamOut(BaseModel):
     name: str
     description: str | None
     security: bool
-
-
-class MemberRef(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    user_id: int | None = None
-    project_id: int | None = None
 
 
 @router.get("", response_model=list[TeamOut])
@@ -61,13 +53,6 @@ def create_team(ctx: ContextDep, body: TeamIn) -> Any:
 # StoryBoard also accepted, from the query string or a JSON body.
 
 
-def _ref(field: str, query_id: int | None, body: MemberRef | None) -> int:
-    for candidate in (query_id, getattr(body, field, None) if body else None):
-        if candidate is not None:
-            return candidate
-    raise InvalidInput.field(field, "is required (in the path, the query or the body)")
-
-
 @router.get("/{team_id:int}/users", response_model=list[UserOut])
 def list_team_users(ctx: ContextDep, team_id: int) -> Any:
     with ctx.db.read() as session:
@@ -87,7 +72,7 @@ def get_team_user(ctx: ContextDep, team_id: int, user_id: int) -> Any:
 def add_team_user_by_query(
     ctx: ContextDep, team_id: int, user_id: int | None = None, body: MemberRef | None = None
 ) -> Any:
-    return _add_user(ctx, team_id, _ref("user_id", user_id, body))
+    return _add_user(ctx, team_id, member_id("user_id", user_id, body))
 
 
 @router.put("/{team_id:int}/users/{user_id:int}", response_model=UserOut)
@@ -105,7 +90,7 @@ def _add_user(ctx: Context, team_id: int, user_id: int) -> UserOut:
 def remove_team_user_by_query(
     ctx: ContextDep, team_id: int, user_id: int | None = None, body: MemberRef | None = None
 ) -> Response:
-    return _remove_user(ctx, team_id, _ref("user_id", user_id, body))
+    return _remove_user(ctx, team_id, member_id("user_id", user_id, body))
 
 
 @router.delete("/{team_id:int}/users/{user_id:int}", status_code=204)
@@ -116,47 +101,6 @@ def remove_team_user(ctx: ContextDep, team_id: int, user_id: int) -> Response:
 def _remove_user(ctx: Context, team_id: int, user_id: int) -> Response:
     with ctx.db.write() as session:
         service.remove_user(session, actor=ctx.actor, team_id=team_id, user_id=user_id)
-    return Response(status_code=204)
-
-
-@router.get("/{team_id:int}/projects", response_model=list[ProjectOut])
-def list_team_projects(ctx: ContextDep, team_id: int) -> Any:
-    with ctx.db.read() as session:
-        return service.team_projects(session, team_id=team_id)
-
-
-@router.put("/{team_id:int}/projects", response_model=ProjectOut)
-def add_team_project_by_query(
-    ctx: ContextDep, team_id: int, project_id: int | None = None, body: MemberRef | None = None
-) -> Any:
-    return _add_project(ctx, team_id, _ref("project_id", project_id, body))
-
-
-@router.put("/{team_id:int}/projects/{project_id:int}", response_model=ProjectOut)
-def add_team_project(ctx: ContextDep, team_id: int, project_id: int) -> Any:
-    return _add_project(ctx, team_id, project_id)
-
-
-def _add_project(ctx: Context, team_id: int, project_id: int) -> Any:
-    with ctx.db.write() as session:
-        return service.add_project(session, actor=ctx.actor, team_id=team_id, project_id=project_id)
-
-
-@router.delete("/{team_id:int}/projects", status_code=204)
-def remove_team_project_by_query(
-    ctx: ContextDep, team_id: int, project_id: int | None = None, body: MemberRef | None = None
-) -> Response:
-    return _remove_project(ctx, team_id, _ref("project_id", project_id, body))
-
-
-@router.delete("/{team_id:int}/projects/{project_id:int}", status_code=204)
-def remove_team_project(ctx: ContextDep, team_id: int, project_id: int) -> Response:
-    return _remove_project(ctx, team_id, project_id)
-
-
-def _remove_project(ctx: Context, team_id: int, project_id: int) -> Response:
-    with ctx.db.write() as session:
-        service.remove_project(session, actor=ctx.actor, team_id=team_id, project_id=project_id)
     return Response(status_code=204)
 
 

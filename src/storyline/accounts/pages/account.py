@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Response
 
@@ -18,7 +18,7 @@ from storyline.errors import InvalidInput
 from storyline.kernel.access import require_superuser
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.schema import utcnow
-from storyline.web.rendering import PageRoute, redirect, render
+from storyline.web.rendering import PageRoute, redirect, render, sign_in_first
 from storyline.web.security import FormDep, PageContext, PageDep
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -27,33 +27,26 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 CLI_CALLBACK = "http://127.0.0.1:{port}/callback"
 
 
-def _sign_in_first(ctx: PageContext) -> Response:
-    target = ctx.request.url.path
-    if ctx.request.url.query:
-        target += "?" + ctx.request.url.query
-    return redirect(ctx, "/login?next=" + quote(target, safe=""))
-
-
 @router.get("/account")
 def account(ctx: PageDep) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     with ctx.container.db.read() as session:
         sessions = web_sessions.count_sessions(session, user_id=ctx.signed_in.user_id)
-    return render(ctx, "account.html", sessions=sessions)
+    return render(ctx, "accounts/account.html", sessions=sessions)
 
 
 @router.get("/settings/identities")
 def identities_page(ctx: PageDep) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     with ctx.container.db.read() as session:
         linked = identities.list_identities(session, actor=ctx.actor)
         has_password = local_accounts.has_password(session, user_id=ctx.signed_in.user_id)
     names = {p.name: p.display_name for p in ctx.settings.oidc_providers}
     return render(
         ctx,
-        "identities.html",
+        "accounts/identities.html",
         identities=linked,
         provider_names=names,
         providers=ctx.settings.oidc_providers,
@@ -64,7 +57,7 @@ def identities_page(ctx: PageDep) -> Response:
 @router.post("/settings/identities/link/{provider}")
 def link_identity(ctx: FormDep, provider: str) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     return _begin(
         ctx, provider, next_url="/settings/identities", link_user_id=ctx.signed_in.user_id
     )
@@ -73,7 +66,7 @@ def link_identity(ctx: FormDep, provider: str) -> Response:
 @router.post("/settings/identities/{identity_id}/unlink")
 def unlink_identity(ctx: FormDep, identity_id: int) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     with ctx.container.db.write() as session:
         identities.unlink(session, actor=ctx.actor, identity_id=identity_id, client=ctx.client)
     return redirect(ctx, "/settings/identities")
@@ -93,7 +86,7 @@ def _tokens_page(
         )
     return render(
         ctx,
-        "tokens.html",
+        "accounts/tokens.html",
         status=status,
         tokens=page.items,
         created=created,
@@ -105,7 +98,7 @@ def _tokens_page(
 @router.get("/settings/tokens")
 def tokens_page(ctx: PageDep) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     return _tokens_page(ctx)
 
 
@@ -130,7 +123,7 @@ def create_token(
     expires_in_days: Annotated[str, Form()] = "",
 ) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     if scope not in {"read", "write"}:
         raise InvalidInput.field("scope", "must be read or write")
     data = TokenIn(
@@ -153,7 +146,7 @@ def create_token(
 @router.post("/settings/tokens/{token_id}/revoke")
 def revoke_token(ctx: FormDep, token_id: int) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     with ctx.container.db.write() as session:
         tokens.delete_token(
             session,
@@ -176,9 +169,9 @@ def _cli_port(port: int) -> int:
 def authorize_cli_form(ctx: PageDep, port: int, state: str) -> Response:
     """`storyline login URL` sends the person here to approve a token for the CLI."""
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     _cli_port(port)
-    return render(ctx, "authorize_cli.html", port=port, state=state[:128])
+    return render(ctx, "accounts/authorize_cli.html", port=port, state=state[:128])
 
 
 @router.post("/settings/tokens/cli")
@@ -189,7 +182,7 @@ def authorize_cli(
     scope: Annotated[str, Form()] = "write",
 ) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     data = TokenIn(name="storyline CLI", scope="read" if scope == "read" else "write")
     with ctx.container.db.write() as session:
         _token, secret = tokens.create_token(
@@ -212,7 +205,7 @@ def audit_log(
     marker: int | None = None,
 ) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     require_superuser(ctx.actor)
     page_size = 100
     with ctx.container.db.read() as session:
@@ -226,7 +219,7 @@ def audit_log(
     more = len(page.items) == page_size
     return render(
         ctx,
-        "audit.html",
+        "accounts/audit.html",
         events=items,
         total=page.total,
         user_id=user_id,

@@ -33,7 +33,7 @@ def _login_page(
 ) -> Response:
     return render(
         ctx,
-        "login.html",
+        "accounts/login.html",
         status=status,
         error=error,
         email=email,
@@ -94,7 +94,7 @@ def signup_form(ctx: PageDep, invite: str | None = None) -> Response:
             "Signing up is closed on this server; ask an administrator for an account.",
             code="signup_not_allowed",
         )
-    return render(ctx, "signup.html", error=None, values={}, invite=invite or "")
+    return render(ctx, "accounts/signup.html", error=None, values={}, invite=invite or "")
 
 
 @router.post("/signup")
@@ -120,7 +120,7 @@ def signup(
     except StorylineError as error:
         return render(
             ctx,
-            "signup.html",
+            "accounts/signup.html",
             status=status_for(error),
             error=error.message,
             values=values,
@@ -128,7 +128,7 @@ def signup(
         )
     except ValueError as error:
         return render(
-            ctx, "signup.html", status=400, error=str(error), values=values, invite=invite
+            ctx, "accounts/signup.html", status=400, error=str(error), values=values, invite=invite
         )
     return redirect(ctx, "/account")
 

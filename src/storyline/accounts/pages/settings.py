@@ -12,10 +12,17 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from storyline.accounts import identities, preferences, users
-from storyline.accounts.pages.account import _sign_in_first
 from storyline.errors import InvalidInput
 from storyline.web import prefs, theme
-from storyline.web.rendering import PageRoute, field_errors, redirect, render, safe_next, wants_json
+from storyline.web.rendering import (
+    PageRoute,
+    field_errors,
+    redirect,
+    render,
+    safe_next,
+    sign_in_first,
+    wants_json,
+)
 from storyline.web.security import FormDep, PageContext, PageDep
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -48,7 +55,7 @@ def _profile_page(
         linked = identities.list_identities(session, actor=ctx.actor)
     return render(
         ctx,
-        "settings_profile.html",
+        "accounts/settings_profile.html",
         status=status,
         account=user,
         identity_count=len(linked),
@@ -61,14 +68,14 @@ def _profile_page(
 @router.get("/settings/profile")
 def profile(ctx: PageDep, saved: bool = False) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     return _profile_page(ctx, saved=saved)
 
 
 @router.post("/settings/profile")
 def save_profile(ctx: FormDep, full_name: Annotated[str, Form()] = "") -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     try:
         with ctx.container.db.write() as session:
             users.update_user(
@@ -98,7 +105,7 @@ def _preferences_page(
 ) -> Response:
     return render(
         ctx,
-        "settings_preferences.html",
+        "accounts/settings_preferences.html",
         status=status,
         prefs=current,
         page_size=page_size if page_size is not None else str(current.page_size),
@@ -114,7 +121,7 @@ def _preferences_page(
 @router.get("/settings/preferences")
 def preferences_page(ctx: PageDep, saved: bool = False) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     with ctx.container.db.read() as session:
         current = prefs.load(session, ctx)
     return _preferences_page(ctx, current=current, saved=saved)
@@ -152,7 +159,7 @@ def _save_preferences(ctx: PageContext, form: dict[str, str]) -> Response:
 @router.post("/settings/preferences")
 async def save_preferences(ctx: FormDep) -> Response:
     if ctx.signed_in is None:
-        return _sign_in_first(ctx)
+        return sign_in_first(ctx)
     form = await ctx.request.form()
     values = {key: value for key, value in form.items() if isinstance(value, str)}
     return await run_in_threadpool(_save_preferences, ctx, values)

@@ -41,15 +41,15 @@ from storyline.lists.worklists import (
     WorklistQuery,
 )
 from storyline.tracker.page_data import Names, load_names
-from storyline.tracker.pages.common import (
-    Pager,
-    errors_by_field,
-    page_number,
-    page_size,
-    parse_user_ref,
+from storyline.web.listing import Pager, errors_by_field, page_number, page_size, parse_user_ref
+from storyline.web.rendering import (
+    PageRoute,
+    redirect,
+    render,
+    safe_next,
     sign_in_first,
+    wants_json,
 )
-from storyline.web.rendering import PageRoute, redirect, render, safe_next, wants_json
 from storyline.web.security import FormDep, PageContext, PageDep
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -170,7 +170,7 @@ def worklist_list(
         )
         pager = Pager(number, size, result.total, len(result.items), ctx.request)
         return render(
-            ctx, "tracker/worklists.html", worklists=result.items, q=q, mine=mine,
+            ctx, "lists/worklists.html", worklists=result.items, q=q, mine=mine,
             archived=archived == "yes", pager=pager, errors={}, values={},
         )  # fmt: skip
 
@@ -195,7 +195,7 @@ def create_worklist(
             )  # fmt: skip
             pager = Pager(1, size, result.total, len(result.items), ctx.request)
             return render(
-                ctx, "tracker/worklists.html", status=400, worklists=result.items, q="",
+                ctx, "lists/worklists.html", status=400, worklists=result.items, q="",
                 mine=False, archived=False, pager=pager, errors=errors_by_field(error),
                 values=values,
             )  # fmt: skip
@@ -257,7 +257,7 @@ def _worklist_page(
         message = _moved_message(cards, moved)
         pager = Pager(number, size, items.total, len(items.items), ctx.request)
         return render(
-            ctx, "tracker/worklist.html", status=status, view=view, worklist=view.worklist,
+            ctx, "lists/worklist.html", status=status, view=view, worklist=view.worklist,
             cards=cards, pager=pager, names=names,
             can_move=bool(mine & {OWNER, MOVER}) and not view.worklist.automatic,
             can_edit=OWNER in mine, lane_of=lane_of, message=message,
@@ -531,7 +531,7 @@ def _board_list(
         )
         pager = Pager(number, size, result.total, len(result.items), ctx.request)
         return render(
-            ctx, "tracker/boards.html", status=400 if errors else 200, boards=result.items,
+            ctx, "lists/boards.html", status=400 if errors else 200, boards=result.items,
             q=q, mine=mine, archived=archived == "yes", pager=pager, errors=errors or {},
             values=values or {},
         )  # fmt: skip
@@ -625,7 +625,7 @@ def _board_page(
         ]
         mine = board_service.board_roles(session, actor=ctx.actor, board_id=board_id)
         return render(
-            ctx, "tracker/board.html", status=400 if errors else 200, view=view,
+            ctx, "lists/board.html", status=400 if errors else 200, view=view,
             board=view.board, lanes=lanes, names=names, can_move=bool(mine),
             can_edit=OWNER in mine, message=_moved_message(cards, moved),
             total=sum(lane.total for lane in lanes), errors=errors or {}, values=values or {},
@@ -665,7 +665,7 @@ def lane_cards(ctx: PageDep, board_id: int, list_id: int, offset: int = 0) -> Re
         total = page.total if page.total is not None else offset + len(cards)
         lane = LaneCards(list_id, lanes[list_id].worklist.worklist.title, total, cards)
         return render(
-            ctx, "tracker/_lane_cards.html", board=view.board, lane=lane,
+            ctx, "lists/_lane_cards.html", board=view.board, lane=lane,
             lanes=[(lid, lv.worklist.worklist.title) for lid, lv in lanes.items()],
             can_move=bool(mine), next_offset=offset + len(cards), back=f"/boards/{board_id}",
         )  # fmt: skip

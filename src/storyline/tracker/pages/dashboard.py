@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from storyline.lists.pages.worklists import my_lists
 from storyline.tracker import page_data as pages
 from storyline.tracker.pages.common import describe_event
+from storyline.web.panels import DASHBOARD, render_slot
 from storyline.web.rendering import PageRoute, render
 from storyline.web.security import PageDep
 
@@ -30,5 +30,5 @@ def dashboard(ctx: PageDep) -> Response:
             "tracker/dashboard.html",
             board=board,
             activity=activity,
-            lists=my_lists(session, ctx),
+            panels=render_slot(session, ctx, DASHBOARD),
         )

@@ -15,7 +15,10 @@ from storyline.tracker import page_data as pages
 from storyline.tracker import projects as project_service
 from storyline.tracker.models import Project, ProjectGroup
 from storyline.tracker.page_data import Placement
-from storyline.tracker.pages.common import (
+from storyline.tracker.projects import ProjectFilter, ProjectGroupFilter
+from storyline.tracker.stories import StoryFilter
+from storyline.tracker.tasks import TaskFilter
+from storyline.web.listing import (
     Pager,
     page_number,
     page_request,
@@ -23,9 +26,6 @@ from storyline.tracker.pages.common import (
     parse_user_ref,
     url_with,
 )
-from storyline.tracker.projects import ProjectFilter, ProjectGroupFilter
-from storyline.tracker.stories import StoryFilter
-from storyline.tracker.tasks import TaskFilter
 from storyline.web.rendering import PageRoute, render
 from storyline.web.security import PageContext, PageDep
 

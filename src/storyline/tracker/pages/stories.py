@@ -32,7 +32,6 @@ from storyline.kernel import markdown
 from storyline.kernel import subscriptions as subscription_service
 from storyline.kernel.subscriptions import SubscriptionIn
 from storyline.kernel.validation import validate
-from storyline.lists.pages.worklists import story_worklists
 from storyline.tracker import comments as comment_service
 from storyline.tracker import page_data as pages
 from storyline.tracker import projects as project_service
@@ -43,16 +42,13 @@ from storyline.tracker import tasks as task_service
 from storyline.tracker.comments import CommentIn
 from storyline.tracker.models import Task
 from storyline.tracker.page_data import TIMELINE_TYPES
-from storyline.tracker.pages.common import (
-    describe_event,
-    errors_by_field,
-    parse_user_ref,
-    sign_in_first,
-)
+from storyline.tracker.pages.common import describe_event
 from storyline.tracker.stories import STORY_TYPE_BUG, STORY_TYPE_FEATURE, StoryIn
 from storyline.tracker.story_links import LINK_KINDS, StoryLinkIn
 from storyline.tracker.tasks import TaskIn
-from storyline.web.rendering import PageRoute, redirect, render
+from storyline.web.listing import errors_by_field, parse_user_ref
+from storyline.web.panels import STORY, render_slot
+from storyline.web.rendering import PageRoute, redirect, render, sign_in_first
 from storyline.web.security import FormDep, PageContext, PageDep
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -141,7 +137,7 @@ def _story_page(
             link_kinds=LINK_KINDS,
             state=state or FormState(),
             editable_comments=ctx.settings.enable_editable_comments,
-            worklists=story_worklists(session, ctx, story_id),
+            panels=render_slot(session, ctx, STORY, story_id=story_id),
         )
 
 
