@@ -4,7 +4,9 @@ Layers, bottom up: `domain` and `elections` (pure); the kernel's schema
 (`kernel.schema`); every subsystem's `models`; the rest of the kernel; each
 subsystem's services; its `api`, `pages` and `cli`; the edge (`app`,
 `bootstrap`, `cli`, `asgi`). A module may import only from its own layer
-and the layers below, and only through the doors listed here.
+and the layers below, and only through the doors listed here. Across
+subsystems, a module may import only the subsystems its own declares in
+`REQUIRES` (never their pages), and those declarations form no cycle.
 """
 
 from __future__ import annotations
@@ -138,3 +140,66 @@ def test_every_part_is_classified() -> None:
     # A renamed folder must not make the checks above pass vacuously.
     roles = {_role(name) for name, _ in _modules()}
     assert roles >= {"pure", "foundation", "models", "kernel", "services", "api", "pages", "edge"}
+
+
+def _requires(subsystem: str) -> tuple[str, ...]:
+    """The `REQUIRES` a subsystem declares in its `__init__`, read without importing it."""
+    tree = ast.parse((PACKAGE / subsystem / "__init__.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+            if any(isinstance(t, ast.Name) and t.id == "REQUIRES" for t in targets):
+                assert node.value is not None
+                value = ast.literal_eval(node.value)
+                assert isinstance(value, tuple), subsystem
+                return value
+    raise AssertionError(f"storyline.{subsystem} declares no REQUIRES")
+
+
+def _subsystem(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) >= 2 and parts[1] in SUBSYSTEMS else None
+
+
+@pytest.mark.parametrize("module", [name for name, _ in _modules() if _subsystem(name)])
+def test_subsystems_import_only_what_they_declare(module: str) -> None:
+    own = _subsystem(module)
+    assert own is not None
+    declared = set(_requires(own))
+    offences = []
+    for name in sorted(_storyline(_imports(dict(_modules())[module]))):
+        other = _subsystem(name)
+        if other is None or other == own:
+            continue
+        if other not in declared:
+            offences.append(f"{module} imports {name}, but {own} does not require {other}")
+        elif _role(name) == "pages":
+            # Pages show another subsystem's content through its panels.
+            offences.append(f"{module} imports the pages of {other}: {name}")
+    assert offences == []
+
+
+def test_declared_dependencies_form_no_cycle() -> None:
+    requires = {name: _requires(name) for name in SUBSYSTEMS}
+    assert all(set(deps) <= set(SUBSYSTEMS) for deps in requires.values()), requires
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"cycle: {' -> '.join((*path, name))}"
+        if name not in done:
+            for dep in requires[name]:
+                visit(dep, (*path, name))
+            done.add(name)
+
+    for name in SUBSYSTEMS:
+        visit(name, ())
+
+
+def test_every_subsystem_folder_is_listed() -> None:
+    # A folder with tables or routes that the app does not list would be
+    # silently left out of the migrations, the API and the pages.
+    kit = {"api", "domain", "elections", "http", "kernel", "migrations", "web"}
+    folders = {p.parent.name for p in PACKAGE.glob("*/__init__.py")} - kit
+    parts = ("models.py", "api", "pages")
+    found = {f for f in folders if any((PACKAGE / f / part).exists() for part in parts)}
+    assert found == set(SUBSYSTEMS)
