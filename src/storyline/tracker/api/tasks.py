@@ -90,32 +90,9 @@ def task_filter(
     )
 
 
+# Under /stories/{story_id}/tasks the same dependency takes `story_id` from
+# the path, so one parameter list serves both routes.
 TaskFilterDep = Annotated[TaskFilter, Depends(task_filter)]
-
-
-def nested_task_filter(
-    title: str | None = None,
-    assignee_id: int | None = None,
-    project_id: int | None = None,
-    project_group_id: int | None = None,
-    branch_id: int | None = None,
-    milestone_id: int | None = None,
-    status: Annotated[list[str] | None, Query()] = None,
-    priority: Annotated[list[str] | None, Query()] = None,
-    link: str | None = None,
-) -> TaskFilter:
-    # The story comes from the path, so `story_id` is not a query parameter.
-    return task_filter(
-        title=title,
-        assignee_id=assignee_id,
-        project_id=project_id,
-        project_group_id=project_group_id,
-        branch_id=branch_id,
-        milestone_id=milestone_id,
-        status=status,
-        priority=priority,
-        link=link,
-    )
 
 
 def _writable(body: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +145,7 @@ def list_story_tasks(
     ctx: ContextDep,
     story_id: int,
     paging: PageDep,
-    filters: Annotated[TaskFilter, Depends(nested_task_filter)],
+    filters: TaskFilterDep,
 ) -> Any:
     with ctx.db.read() as session:
         page = service.list_story_tasks(
