@@ -73,6 +73,85 @@ def _expiry(*, was_expired: bool, expired: bool, date: dt.datetime | None) -> dt
     return date if expired else None
 
 
+# Branches and milestones are the same idea one level apart: a named child
+# of a parent (project, branch) whose name is unique under it, that never
+# moves to another parent and expires by the rule above.
+
+
+@dataclass(frozen=True)
+class _Kind:
+    model: type[Branch] | type[Milestone]
+    schema: type[BranchIn] | type[MilestoneIn]
+    noun: str
+    parent_field: str
+    parent_model: type[Project] | type[Branch]
+    parent_noun: str
+
+
+_BRANCH = _Kind(Branch, BranchIn, "branch", "project_id", Project, "project")
+_MILESTONE = _Kind(Milestone, MilestoneIn, "milestone", "branch_id", Branch, "branch")
+
+
+def _get(session: Session, kind: _Kind, object_id: int) -> Any:
+    found = session.get(kind.model, object_id)
+    if found is None:
+        raise NotFound.of(kind.noun, object_id)
+    return found
+
+
+def _check_name(
+    session: Session, kind: _Kind, *, parent_id: int, name: str, exclude_id: int | None = None
+) -> None:
+    # Exact match: git branch names are case-sensitive.
+    parent = getattr(kind.model, kind.parent_field)
+    stmt = select(kind.model.id).where(parent == parent_id, kind.model.name == name)
+    if exclude_id is not None:
+        stmt = stmt.where(kind.model.id != exclude_id)
+    if session.scalar(stmt) is not None:
+        owner = kind.parent_noun.capitalize()
+        raise Conflict(
+            f"{owner} {parent_id} already has a {kind.noun} named {name!r}.",
+            details={"field": "name"},
+        )
+
+
+def _create(session: Session, kind: _Kind, *, actor: Actor, data: BranchIn | MilestoneIn) -> Any:
+    require_superuser(actor)
+    if data.expired:
+        raise InvalidInput.field("expired", f"a new {kind.noun} cannot be expired")
+    parent_id = getattr(data, kind.parent_field)
+    if session.get(kind.parent_model, parent_id) is None:
+        raise InvalidInput.field(kind.parent_field, f"there is no {kind.parent_noun} {parent_id}")
+    _check_name(session, kind, parent_id=parent_id, name=data.name)
+    created = kind.model(**data.model_dump())
+    session.add(created)
+    session.flush()
+    return created
+
+
+def _update(
+    session: Session, kind: _Kind, *, actor: Actor, object_id: int, changes: dict[str, Any]
+) -> Any:
+    require_superuser(actor)
+    found = _get(session, kind, object_id)
+    current = {key: getattr(found, key) for key in kind.schema.model_fields}
+    merged = validate(kind.schema, {**current, **changes})
+    parent_id = getattr(found, kind.parent_field)
+    if getattr(merged, kind.parent_field) != parent_id:
+        raise InvalidInput.field(
+            kind.parent_field, f"a {kind.noun} cannot move to another {kind.parent_noun}"
+        )
+    if merged.name != found.name:
+        _check_name(session, kind, parent_id=parent_id, name=merged.name, exclude_id=found.id)
+    found.expiration_date = _expiry(
+        was_expired=found.expired, expired=merged.expired, date=found.expiration_date
+    )
+    for key, value in merged.model_dump().items():
+        setattr(found, key, value)
+    session.flush()
+    return found
+
+
 # Branches
 
 
@@ -101,58 +180,19 @@ def list_branches(session: Session, *, filters: BranchFilter, page: PageRequest)
 
 
 def get_branch(session: Session, *, branch_id: int) -> Branch:
-    branch = session.get(Branch, branch_id)
-    if branch is None:
-        raise NotFound.of("branch", branch_id)
+    branch: Branch = _get(session, _BRANCH, branch_id)
     return branch
 
 
-def _check_branch_name(
-    session: Session, *, project_id: int, name: str, exclude_id: int | None = None
-) -> None:
-    # Exact match: git branch names are case-sensitive.
-    stmt = select(Branch.id).where(Branch.project_id == project_id, Branch.name == name)
-    if exclude_id is not None:
-        stmt = stmt.where(Branch.id != exclude_id)
-    if session.scalar(stmt) is not None:
-        raise Conflict(
-            f"Project {project_id} already has a branch named {name!r}.",
-            details={"field": "name"},
-        )
-
-
 def create_branch(session: Session, *, actor: Actor, data: BranchIn) -> Branch:
-    require_superuser(actor)
-    if data.expired:
-        raise InvalidInput.field("expired", "a new branch cannot be expired")
-    if session.get(Project, data.project_id) is None:
-        raise InvalidInput.field("project_id", f"there is no project {data.project_id}")
-    _check_branch_name(session, project_id=data.project_id, name=data.name)
-    branch = Branch(**data.model_dump())
-    session.add(branch)
-    session.flush()
+    branch: Branch = _create(session, _BRANCH, actor=actor, data=data)
     return branch
 
 
 def update_branch(
     session: Session, *, actor: Actor, branch_id: int, changes: dict[str, Any]
 ) -> Branch:
-    require_superuser(actor)
-    branch = get_branch(session, branch_id=branch_id)
-    current = {key: getattr(branch, key) for key in BranchIn.model_fields}
-    merged = validate(BranchIn, {**current, **changes})
-    if merged.project_id != branch.project_id:
-        raise InvalidInput.field("project_id", "a branch cannot move to another project")
-    if merged.name != branch.name:
-        _check_branch_name(
-            session, project_id=branch.project_id, name=merged.name, exclude_id=branch.id
-        )
-    branch.expiration_date = _expiry(
-        was_expired=branch.expired, expired=merged.expired, date=branch.expiration_date
-    )
-    for key, value in merged.model_dump().items():
-        setattr(branch, key, value)
-    session.flush()
+    branch: Branch = _update(session, _BRANCH, actor=actor, object_id=branch_id, changes=changes)
     return branch
 
 
@@ -177,55 +217,19 @@ def list_milestones(
 
 
 def get_milestone(session: Session, *, milestone_id: int) -> Milestone:
-    milestone = session.get(Milestone, milestone_id)
-    if milestone is None:
-        raise NotFound.of("milestone", milestone_id)
+    milestone: Milestone = _get(session, _MILESTONE, milestone_id)
     return milestone
 
 
-def _check_milestone_name(
-    session: Session, *, branch_id: int, name: str, exclude_id: int | None = None
-) -> None:
-    stmt = select(Milestone.id).where(Milestone.branch_id == branch_id, Milestone.name == name)
-    if exclude_id is not None:
-        stmt = stmt.where(Milestone.id != exclude_id)
-    if session.scalar(stmt) is not None:
-        raise Conflict(
-            f"Branch {branch_id} already has a milestone named {name!r}.",
-            details={"field": "name"},
-        )
-
-
 def create_milestone(session: Session, *, actor: Actor, data: MilestoneIn) -> Milestone:
-    require_superuser(actor)
-    if data.expired:
-        raise InvalidInput.field("expired", "a new milestone cannot be expired")
-    if session.get(Branch, data.branch_id) is None:
-        raise InvalidInput.field("branch_id", f"there is no branch {data.branch_id}")
-    _check_milestone_name(session, branch_id=data.branch_id, name=data.name)
-    milestone = Milestone(**data.model_dump())
-    session.add(milestone)
-    session.flush()
+    milestone: Milestone = _create(session, _MILESTONE, actor=actor, data=data)
     return milestone
 
 
 def update_milestone(
     session: Session, *, actor: Actor, milestone_id: int, changes: dict[str, Any]
 ) -> Milestone:
-    require_superuser(actor)
-    milestone = get_milestone(session, milestone_id=milestone_id)
-    current = {key: getattr(milestone, key) for key in MilestoneIn.model_fields}
-    merged = validate(MilestoneIn, {**current, **changes})
-    if merged.branch_id != milestone.branch_id:
-        raise InvalidInput.field("branch_id", "a milestone cannot move to another branch")
-    if merged.name != milestone.name:
-        _check_milestone_name(
-            session, branch_id=milestone.branch_id, name=merged.name, exclude_id=milestone.id
-        )
-    milestone.expiration_date = _expiry(
-        was_expired=milestone.expired, expired=merged.expired, date=milestone.expiration_date
+    milestone: Milestone = _update(
+        session, _MILESTONE, actor=actor, object_id=milestone_id, changes=changes
     )
-    for key, value in merged.model_dump().items():
-        setattr(milestone, key, value)
-    session.flush()
     return milestone
