@@ -1,18 +1,22 @@
 """What the administration pages of every subsystem share: the superuser
-guard, form errors by field, and paging of the admin lists."""
+guard, list pages with a search box and a "create" form, saving a form with
+its errors shown by field, and paging of the admin lists."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Form, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from storyline.errors import Conflict, InvalidInput
+from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel.access import require_superuser
-from storyline.kernel.paging import PageRequest
+from storyline.kernel.paging import Page, PageRequest
 from storyline.kernel.validation import invalid_input
-from storyline.web.rendering import field_errors, sign_in_first
+from storyline.web.rendering import field_errors, redirect, render, sign_in_first
 from storyline.web.security import PageContext
 
 PAGE = 50
@@ -57,3 +61,62 @@ def paging(offset: int | None, total: int | None) -> dict[str, int | None]:
         "next": start + PAGE if total is not None and start + PAGE < total else None,
         "total": total,
     }
+
+
+@dataclass(frozen=True)
+class Listing:
+    """An admin list: a page of objects found by the search box `q`, and the
+    form that creates one, shown again with its values and errors when it fails."""
+
+    template: str
+    load: Callable[[Session, PageContext, str, PageRequest], Page[Any]]
+    blank: Mapping[str, Any] = field(default_factory=dict)
+    sort_field: str = "name"
+
+    def render(
+        self,
+        ctx: PageContext,
+        *,
+        q: str = "",
+        offset: int | None = None,
+        values: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        with ctx.container.db.read() as session:
+            page = self.load(session, ctx, q, page_request(offset, self.sort_field))
+        return render(
+            ctx,
+            self.template,
+            status=status,
+            items=page.items,
+            q=q,
+            paging=paging(offset, page.total),
+            values=values or dict(self.blank),
+            errors=errors or {},
+        )
+
+
+def save(
+    ctx: PageContext,
+    write: Callable[[Session], str],
+    *,
+    again: Callable[[dict[str, str]], Response],
+    missing: str | None = None,
+) -> Response:
+    """Run a form's write in one transaction and go to the page it names.
+
+    A form error shows the form again (`again`) with the errors by field and
+    status 400. With `missing`, a NotFound is that field's error (the form
+    named something that does not exist) rather than a 404 page.
+    """
+    try:
+        with ctx.container.db.write() as session:
+            target = write(session)
+    except FORM_ERRORS as error:
+        return again(form_errors(error))
+    except NotFound as error:
+        if missing is None:
+            raise
+        return again({missing: error.message})
+    return redirect(ctx, target)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response
+from sqlalchemy.orm import Session
 
 from storyline.accounts import teams, users
 from storyline.accounts.teams import TeamFilter, TeamIn
 from storyline.accounts.users import UserFilter, UserIn
 from storyline.errors import InvalidInput
-from storyline.errors import NotFound as NotFoundError
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.validation import validate
 from storyline.web import admin
@@ -42,36 +42,19 @@ def admin_home(ctx: PageDep) -> Response:
 # Teams and their members
 
 
-def _teams_page(
-    ctx: PageContext,
-    *,
-    q: str = "",
-    offset: int | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    with ctx.container.db.read() as session:
-        page = teams.list_teams(
-            session, filters=TeamFilter(name=q or None), page=admin.page_request(offset)
-        )
-    return render(
-        ctx,
-        "accounts/admin_teams.html",
-        status=status,
-        items=page.items,
-        q=q,
-        paging=admin.paging(offset, page.total),
-        values=values or {},
-        errors=errors or {},
-    )
+TEAMS = admin.Listing(
+    "accounts/admin_teams.html",
+    lambda session, ctx, q, page: teams.list_teams(
+        session, filters=TeamFilter(name=q or None), page=page
+    ),
+)
 
 
 @router.get("/admin/teams")
 def admin_teams(ctx: PageDep, q: str = "", offset: int | None = None) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
-    return _teams_page(ctx, q=q, offset=offset)
+    return TEAMS.render(ctx, q=q, offset=offset)
 
 
 def _team_values(name: str, description: str, security: str | None) -> dict[str, Any]:
@@ -92,13 +75,16 @@ def admin_create_team(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     values = _team_values(name, description, security)
-    try:
+
+    def create(session: Session) -> str:
         data = validate(TeamIn, _team_data(values))
-        with ctx.container.db.write() as session:
-            team_id = teams.create_team(session, actor=ctx.actor, data=data).id
-    except admin.FORM_ERRORS as error:
-        return _teams_page(ctx, values=values, errors=admin.form_errors(error), status=400)
-    return redirect(ctx, f"/admin/teams/{team_id}?saved=true")
+        team = teams.create_team(session, actor=ctx.actor, data=data)
+        return f"/admin/teams/{team.id}?saved=true"
+
+    def again(errors: dict[str, str]) -> Response:
+        return TEAMS.render(ctx, values=values, errors=errors, status=400)
+
+    return admin.save(ctx, create, again=again)
 
 
 def _team_page(
@@ -151,12 +137,15 @@ def admin_update_team(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     values = _team_values(name, description, security)
-    try:
-        with ctx.container.db.write() as session:
-            teams.update_team(session, actor=ctx.actor, team_id=team_id, changes=_team_data(values))
-    except admin.FORM_ERRORS as error:
-        return _team_page(ctx, team_id, values=values, errors=admin.form_errors(error), status=400)
-    return redirect(ctx, f"/admin/teams/{team_id}?saved=true")
+
+    def update(session: Session) -> str:
+        teams.update_team(session, actor=ctx.actor, team_id=team_id, changes=_team_data(values))
+        return f"/admin/teams/{team_id}?saved=true"
+
+    def again(errors: dict[str, str]) -> Response:
+        return _team_page(ctx, team_id, values=values, errors=errors, status=400)
+
+    return admin.save(ctx, update, again=again)
 
 
 @router.post("/admin/teams/{team_id}/members")
@@ -166,25 +155,22 @@ def admin_team_add_member(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     ref = member.strip()
-    try:
+
+    def add(session: Session) -> str:
         if not ref:
             raise InvalidInput.field("member", "give a user's email address or id")
-        with ctx.container.db.write() as session:
-            user = (
-                users.get_user(session, user_id=int(ref))
-                if ref.isdigit()
-                else users.get_user_by_email(session, email=ref)
-            )
-            teams.add_user(session, actor=ctx.actor, team_id=team_id, user_id=user.id)
-    except admin.FORM_ERRORS as error:
-        return _team_page(
-            ctx, team_id, add_value=member, add_errors=admin.form_errors(error), status=400
+        user = (
+            users.get_user(session, user_id=int(ref))
+            if ref.isdigit()
+            else users.get_user_by_email(session, email=ref)
         )
-    except NotFoundError as error:
-        return _team_page(
-            ctx, team_id, add_value=member, add_errors={"member": error.message}, status=400
-        )
-    return redirect(ctx, f"/admin/teams/{team_id}")
+        teams.add_user(session, actor=ctx.actor, team_id=team_id, user_id=user.id)
+        return f"/admin/teams/{team_id}"
+
+    def again(errors: dict[str, str]) -> Response:
+        return _team_page(ctx, team_id, add_value=member, add_errors=errors, status=400)
+
+    return admin.save(ctx, add, again=again, missing="member")
 
 
 @router.post("/admin/teams/{team_id}/members/{user_id}/remove")
@@ -215,39 +201,20 @@ def _users_filter(q: str) -> UserFilter:
     return UserFilter(email=q) if "@" in q else UserFilter(full_name=q)
 
 
-def _users_page(
-    ctx: PageContext,
-    *,
-    q: str = "",
-    offset: int | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    with ctx.container.db.read() as session:
-        page = users.list_users(
-            session,
-            actor=ctx.actor,
-            filters=_users_filter(q),
-            page=admin.page_request(offset, sort_field="full_name"),
-        )
-    return render(
-        ctx,
-        "accounts/admin_users.html",
-        status=status,
-        items=page.items,
-        q=q,
-        paging=admin.paging(offset, page.total),
-        values=values or {},
-        errors=errors or {},
-    )
+USERS = admin.Listing(
+    "accounts/admin_users.html",
+    lambda session, ctx, q, page: users.list_users(
+        session, actor=ctx.actor, filters=_users_filter(q), page=page
+    ),
+    sort_field="full_name",
+)
 
 
 @router.get("/admin/users")
 def admin_users(ctx: PageDep, q: str = "", offset: int | None = None) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
-    return _users_page(ctx, q=q, offset=offset)
+    return USERS.render(ctx, q=q, offset=offset)
 
 
 @router.post("/admin/users")
@@ -260,15 +227,18 @@ def admin_create_user(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     values = {"full_name": full_name, "email": email, "is_superuser": admin.checked(is_superuser)}
-    try:
+
+    def create(session: Session) -> str:
         data = validate(UserIn, {**values, "email": email.strip() or None})
         if data.email is None:
             raise InvalidInput.field("email", "an email address is needed to sign in")
-        with ctx.container.db.write() as session:
-            user_id = users.create_user(session, actor=ctx.actor, data=data).id
-    except admin.FORM_ERRORS as error:
-        return _users_page(ctx, values=values, errors=admin.form_errors(error), status=400)
-    return redirect(ctx, f"/admin/users/{user_id}?saved=true")
+        user = users.create_user(session, actor=ctx.actor, data=data)
+        return f"/admin/users/{user.id}?saved=true"
+
+    def again(errors: dict[str, str]) -> Response:
+        return USERS.render(ctx, values=values, errors=errors, status=400)
+
+    return admin.save(ctx, create, again=again)
 
 
 def _user_page(
@@ -324,14 +294,13 @@ def admin_update_user(
         "is_active": admin.checked(is_active),
         "is_superuser": admin.checked(is_superuser),
     }
-    try:
-        with ctx.container.db.write() as session:
-            users.update_user(
-                session,
-                actor=ctx.actor,
-                user_id=user_id,
-                changes={**values, "email": email.strip() or None},
-            )
-    except admin.FORM_ERRORS as error:
-        return _user_page(ctx, user_id, values=values, errors=admin.form_errors(error), status=400)
-    return redirect(ctx, f"/admin/users/{user_id}?saved=true")
+
+    def update(session: Session) -> str:
+        changes = {**values, "email": email.strip() or None}
+        users.update_user(session, actor=ctx.actor, user_id=user_id, changes=changes)
+        return f"/admin/users/{user_id}?saved=true"
+
+    def again(errors: dict[str, str]) -> Response:
+        return _user_page(ctx, user_id, values=values, errors=errors, status=400)
+
+    return admin.save(ctx, update, again=again)

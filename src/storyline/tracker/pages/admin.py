@@ -12,7 +12,6 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from storyline.errors import InvalidInput
-from storyline.errors import NotFound as NotFoundError
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.validation import validate
 from storyline.tracker import projects
@@ -50,36 +49,20 @@ PANELS = (Panel(ADMIN, admin_cards), Panel(TEAM, team_projects))
 # Projects
 
 
-def _projects_page(
-    ctx: PageContext,
-    *,
-    q: str = "",
-    offset: int | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    with ctx.container.db.read() as session:
-        page = projects.list_projects(
-            session, filters=ProjectFilter(name=q or None), page=admin.page_request(offset)
-        )
-    return render(
-        ctx,
-        "tracker/admin_projects.html",
-        status=status,
-        items=page.items,
-        q=q,
-        paging=admin.paging(offset, page.total),
-        values=values or {"is_active": True},
-        errors=errors or {},
-    )
+PROJECTS = admin.Listing(
+    "tracker/admin_projects.html",
+    lambda session, ctx, q, page: projects.list_projects(
+        session, filters=ProjectFilter(name=q or None), page=page
+    ),
+    blank={"is_active": True},
+)
 
 
 @router.get("/admin/projects")
 def admin_projects(ctx: PageDep, q: str = "", offset: int | None = None) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
-    return _projects_page(ctx, q=q, offset=offset)
+    return PROJECTS.render(ctx, q=q, offset=offset)
 
 
 def _project_values(
@@ -114,14 +97,16 @@ def admin_create_project(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     values = _project_values(name, description, repo_url, is_active, autocreate_branches)
-    try:
+
+    def create(session: Session) -> str:
         data = validate(ProjectIn, _project_data(values))
-        with ctx.container.db.write() as session:
-            project = projects.create_project(session, actor=ctx.actor, data=data)
-            project_id = project.id
-    except admin.FORM_ERRORS as error:
-        return _projects_page(ctx, values=values, errors=admin.form_errors(error), status=400)
-    return redirect(ctx, f"/admin/projects/{project_id}?saved=true")
+        project = projects.create_project(session, actor=ctx.actor, data=data)
+        return f"/admin/projects/{project.id}?saved=true"
+
+    def again(errors: dict[str, str]) -> Response:
+        return PROJECTS.render(ctx, values=values, errors=errors, status=400)
+
+    return admin.save(ctx, create, again=again)
 
 
 def _project_page(
@@ -168,51 +153,35 @@ def admin_update_project(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     values = _project_values(name, description, repo_url, is_active, autocreate_branches)
-    try:
-        with ctx.container.db.write() as session:
-            projects.update_project(
-                session, actor=ctx.actor, project_id=project_id, changes=_project_data(values)
-            )
-    except admin.FORM_ERRORS as error:
-        return _project_page(
-            ctx, project_id, values=values, errors=admin.form_errors(error), status=400
+
+    def update(session: Session) -> str:
+        projects.update_project(
+            session, actor=ctx.actor, project_id=project_id, changes=_project_data(values)
         )
-    return redirect(ctx, f"/admin/projects/{project_id}?saved=true")
+        return f"/admin/projects/{project_id}?saved=true"
+
+    def again(errors: dict[str, str]) -> Response:
+        return _project_page(ctx, project_id, values=values, errors=errors, status=400)
+
+    return admin.save(ctx, update, again=again)
 
 
 # Project groups
 
 
-def _groups_page(
-    ctx: PageContext,
-    *,
-    q: str = "",
-    offset: int | None = None,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    with ctx.container.db.read() as session:
-        page = projects.list_project_groups(
-            session, filters=ProjectGroupFilter(name=q or None), page=admin.page_request(offset)
-        )
-    return render(
-        ctx,
-        "tracker/admin_groups.html",
-        status=status,
-        items=page.items,
-        q=q,
-        paging=admin.paging(offset, page.total),
-        values=values or {},
-        errors=errors or {},
-    )
+GROUPS = admin.Listing(
+    "tracker/admin_groups.html",
+    lambda session, ctx, q, page: projects.list_project_groups(
+        session, filters=ProjectGroupFilter(name=q or None), page=page
+    ),
+)
 
 
 @router.get("/admin/project-groups")
 def admin_groups(ctx: PageDep, q: str = "", offset: int | None = None) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
-    return _groups_page(ctx, q=q, offset=offset)
+    return GROUPS.render(ctx, q=q, offset=offset)
 
 
 @router.post("/admin/project-groups")
@@ -222,13 +191,16 @@ def admin_create_group(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     values = {"name": name, "title": title}
-    try:
+
+    def create(session: Session) -> str:
         data = validate(ProjectGroupIn, {"name": name, "title": title.strip() or None})
-        with ctx.container.db.write() as session:
-            group_id = projects.create_project_group(session, actor=ctx.actor, data=data).id
-    except admin.FORM_ERRORS as error:
-        return _groups_page(ctx, values=values, errors=admin.form_errors(error), status=400)
-    return redirect(ctx, f"/admin/project-groups/{group_id}?saved=true")
+        group = projects.create_project_group(session, actor=ctx.actor, data=data)
+        return f"/admin/project-groups/{group.id}?saved=true"
+
+    def again(errors: dict[str, str]) -> Response:
+        return GROUPS.render(ctx, values=values, errors=errors, status=400)
+
+    return admin.save(ctx, create, again=again)
 
 
 def _group_page(
@@ -278,19 +250,16 @@ def admin_update_group(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     values = {"name": name, "title": title}
-    try:
-        with ctx.container.db.write() as session:
-            projects.update_project_group(
-                session,
-                actor=ctx.actor,
-                group_id=group_id,
-                changes={"name": name, "title": title.strip() or None},
-            )
-    except admin.FORM_ERRORS as error:
-        return _group_page(
-            ctx, group_id, values=values, errors=admin.form_errors(error), status=400
-        )
-    return redirect(ctx, f"/admin/project-groups/{group_id}?saved=true")
+
+    def update(session: Session) -> str:
+        changes: dict[str, object] = {"name": name, "title": title.strip() or None}
+        projects.update_project_group(session, actor=ctx.actor, group_id=group_id, changes=changes)
+        return f"/admin/project-groups/{group_id}?saved=true"
+
+    def again(errors: dict[str, str]) -> Response:
+        return _group_page(ctx, group_id, values=values, errors=errors, status=400)
+
+    return admin.save(ctx, update, again=again)
 
 
 @router.post("/admin/project-groups/{group_id}/projects")
@@ -300,27 +269,24 @@ def admin_group_add_project(
     if (denied := admin.guard(ctx)) is not None:
         return denied
     ref = project.strip()
-    try:
+
+    def add(session: Session) -> str:
         if not ref:
             raise InvalidInput.field("project", "give a project's name or id")
-        with ctx.container.db.write() as session:
-            found = projects.get_project(session, ref=ref) if not ref.isdigit() else None
-            projects.add_project_to_group(
-                session,
-                actor=ctx.actor,
-                group_id=group_id,
-                project_id=found.id if found is not None else int(ref),
-            )
-    except admin.FORM_ERRORS as error:
-        return _group_page(
-            ctx, group_id, add_value=project, add_errors=admin.form_errors(error), status=400
+        found = projects.get_project(session, ref=ref) if not ref.isdigit() else None
+        projects.add_project_to_group(
+            session,
+            actor=ctx.actor,
+            group_id=group_id,
+            project_id=found.id if found is not None else int(ref),
         )
-    except NotFoundError as error:
-        # The group exists (the page renders); the project named does not.
-        return _group_page(
-            ctx, group_id, add_value=project, add_errors={"project": error.message}, status=400
-        )
-    return redirect(ctx, f"/admin/project-groups/{group_id}")
+        return f"/admin/project-groups/{group_id}"
+
+    def again(errors: dict[str, str]) -> Response:
+        # The group exists (the page renders); the project named may not.
+        return _group_page(ctx, group_id, add_value=project, add_errors=errors, status=400)
+
+    return admin.save(ctx, add, again=again, missing="project")
 
 
 @router.post("/admin/project-groups/{group_id}/projects/{project_id}/remove")
