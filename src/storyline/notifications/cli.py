@@ -17,6 +17,14 @@ from storyline.kernel.outbox import OutboxFilter
 from storyline.kernel.paging import PageRequest
 
 app = typer.Typer(help="See and retry undelivered emails and webhook calls.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    """Add `storyline worker` and `storyline outbox ...` to the command line."""
+    root.add_typer(app, name="outbox")
+    root.command("worker")(worker)
+
+
 console = Console()
 
 
