@@ -205,3 +205,45 @@ def snapshot(connection: Connection, metadata: MetaData) -> dict[str, dict[tuple
         result = connection.execute(select(*columns(table))).mappings()
         found[table.name] = {key_of(table, dict(row)): dict(row) for row in result}
     return found
+
+
+def differences(
+    before: MetaData,
+    inserted: Mapping[str, list[Row]],
+    found: Mapping[str, Mapping[tuple[Any, ...], Row]],
+    *,
+    gone: Mapping[str, str] | None = None,
+    changed: Mapping[tuple[str, str], Callable[[Any], Any]] | None = None,
+) -> list[str]:
+    """What is missing or different in `found` (a snapshot) compared with
+    the rows inserted into the tables of `before`; `gone` and `changed` are
+    what revisions drop or rewrite on purpose."""
+    gone = gone or {}
+    changed = changed or {}
+    problems = []
+    for table in before.sorted_tables:
+        if table.name in gone:
+            continue
+        if table.name not in found:
+            problems.append(f"table {table.name} disappeared")
+            continue
+        if len(found[table.name]) != len(inserted[table.name]):
+            problems.append(
+                f"{table.name} had {len(inserted[table.name])} rows, has {len(found[table.name])}"
+            )
+        for row in inserted[table.name]:
+            key = key_of(table, row)
+            now = found[table.name].get(key)
+            if now is None:
+                problems.append(f"{table.name} row {key} is gone")
+                continue
+            for column, old in row.items():
+                if f"{table.name}.{column}" in gone:
+                    continue
+                if column not in now:
+                    problems.append(f"{table.name}.{column} disappeared")
+                    continue
+                expected = changed.get((table.name, column), lambda v: v)(old)
+                if now[column] != expected:
+                    problems.append(f"{table.name}.{column}: {expected!r} became {now[column]!r}")
+    return problems

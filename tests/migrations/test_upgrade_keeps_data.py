@@ -47,7 +47,6 @@ def starting_points() -> list[str]:
 
 def test_there_is_something_to_upgrade_from() -> None:
     assert starting_points(), "a history of one revision has no upgrade to test"
-    assert "0001" in starting_points() or len(migrate.history()) > 2
 
 
 @pytest.mark.parametrize("start", starting_points())
@@ -64,26 +63,10 @@ def test_every_row_survives_the_upgrade(engine: Engine, settings: Settings, star
     with engine.connect() as connection:
         after = rows.reflect(connection)
         found = rows.snapshot(connection, after)
-    lost = []
-    for table in before.sorted_tables:
-        if table.name in GONE:
-            continue
-        assert table.name in after.tables, f"{table.name} disappeared"
-        new = after.tables[table.name]
-        assert len(found[table.name]) == len(inserted[table.name]), table.name
-        for row in inserted[table.name]:
-            now = found[table.name].get(rows.key_of(table, row))
-            assert now is not None, f"{table.name} row {rows.key_of(table, row)} is gone"
-            for column, old in row.items():
-                if f"{table.name}.{column}" in GONE:
-                    continue
-                assert column in new.c, f"{table.name}.{column} disappeared"
-                expected = CHANGED.get((table.name, column), lambda v: v)(old)
-                if now[column] != expected:
-                    lost.append(f"{table.name}.{column}: {expected!r} became {now[column]!r}")
-    assert lost == []
+    assert rows.differences(before, inserted, found, gone=GONE, changed=CHANGED) == []
 
-    with TestClient(create_app(build(settings))) as client:
+    container = build(settings)
+    with TestClient(create_app(container)) as client:
         story = client.get(f"/v1/stories/{realistic.STORY_ID}")
         assert story.status_code == 200, story.text
         assert story.json()["title"] == realistic.ROWS["stories"][0]["title"]
@@ -91,3 +74,4 @@ def test_every_row_survives_the_upgrade(engine: Engine, settings: Settings, star
         assert [task["title"] for task in tasks] == ["Check free memory before resizing"]
         found_stories = client.get("/v1/stories/search", params={"q": realistic.SEARCH_WORD}).json()
         assert realistic.STORY_ID in [s["id"] for s in found_stories]
+    container.db.dispose()
