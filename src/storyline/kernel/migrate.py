@@ -107,7 +107,8 @@ def _down(script: Script) -> str | None:
 
 
 def _message(script: Script) -> str:
-    return (script.doc or "").strip().splitlines()[0] if (script.doc or "").strip() else ""
+    lines = (script.doc or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def history(location: Path = MIGRATIONS) -> list[Revision]:
@@ -360,13 +361,10 @@ def new_revision(message: str, *, empty: bool = False, location: Path = MIGRATIO
     problems = audit(location)
     if problems:
         raise InvalidInput("fix the migrations first: " + "; ".join(problems))
-    changed: list[bool] = []
 
     def keep_unless_empty(context: Any, revision: Any, directives: list[Any]) -> None:
-        script = directives[0]
-        nothing = all(ops.is_empty() for ops in script.upgrade_ops_list)
-        changed.append(not nothing)
-        if nothing and not empty:
+        # Emptying the directives makes Alembic write no file.
+        if not empty and all(ops.is_empty() for ops in directives[0].upgrade_ops_list):
             directives[:] = []
 
     with tempfile.TemporaryDirectory() as scratch:
