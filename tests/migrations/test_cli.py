@@ -75,7 +75,7 @@ def test_upgrade_step_by_step(env: dict[str, str], engine: Engine, tmp_path: Pat
     if engine.dialect.name == "sqlite":
         [backup] = _backups(tmp_path)
         assert backup.name == "migrations.db.0001.backup"
-        assert f"Copied the database at revision 0001 to {backup}" in output
+        assert f"Copied the database at revision 0001 to {backup}." in output.splitlines()
         copy = create_engine(f"sqlite:///{backup}")
         assert migrate.current(copy) == "0001"
         copy.dispose()

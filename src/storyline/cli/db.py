@@ -24,7 +24,9 @@ from storyline.errors import InvalidInput, SchemaMismatch
 from storyline.kernel import migrate
 
 app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
-console = Console()
+# Messages are not cut into lines: the terminal wraps them, and a path or a
+# command stays whole for copying (and for the tests, whatever the width).
+console = Console(soft_wrap=True)
 
 
 def _plural(count: int, word: str) -> str:
