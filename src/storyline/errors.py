@@ -65,3 +65,10 @@ class ServiceUnavailable(StorylineError):
     """The database (or another backing service) cannot be reached right now."""
 
     code = "service_unavailable"
+
+
+class SchemaMismatch(StorylineError):
+    """The database's schema revision is not the one this version of Storyline
+    needs; `details` holds both revisions. Raised before a server starts."""
+
+    code = "schema_mismatch"

@@ -11,6 +11,8 @@ from rich.console import Console
 from storyline.bootstrap import build
 from storyline.cli import remote
 from storyline.cli.bench import bench as bench_command
+from storyline.cli.db import app as db_app
+from storyline.cli.db import prepare as prepare_schema
 from storyline.cli.demo import app as demo_app
 from storyline.cli.elections import app as elections_app
 from storyline.config import Settings
@@ -23,7 +25,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(elections_app, name="elections")
 app.add_typer(demo_app, name="demo")
@@ -49,17 +50,26 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL scales out).")] = 1,
-    upgrade: Annotated[bool, typer.Option(help="Create or upgrade the schema first.")] = True,
+    upgrade: Annotated[
+        bool | None,
+        typer.Option(
+            "--upgrade/--no-upgrade",
+            help="Upgrade an older schema first (default: on SQLite only), or never touch "
+            "the schema.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the HTTP server (creates or upgrades the database on first run)."""
+    """Run the HTTP server. An empty database gets the schema; an older SQLite
+    database is copied aside and upgraded; an older PostgreSQL database stops
+    the server until `storyline db upgrade` has run."""
     import uvicorn
 
-    from storyline.kernel import migrate
-
     config = settings()
-    if upgrade:
-        container = build(config)
-        migrate.upgrade(container.db.engine)
+    container = build(config)
+    try:
+        prepare_schema(container.db.engine, config, upgrade_schema=upgrade)
+    finally:
         container.db.dispose()
     if config.is_sqlite and config.worker_in_process and workers == 1:
         # One process is the whole installation: deliver the outbox here too.
@@ -77,39 +87,6 @@ def serve(
         log_level="warning",
         access_log=False,
     )
-
-
-@db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
-    """Create or upgrade the schema to REVISION (default: the newest)."""
-    from storyline.kernel import migrate
-
-    container = build(settings())
-    migrate.upgrade(container.db.engine, revision)
-    console.print(f"Database at revision {migrate.current(container.db.engine)}.")
-
-
-@db_app.command("current")
-def db_current() -> None:
-    """Print the schema revision of the database."""
-    from storyline.kernel import migrate
-
-    container = build(settings())
-    current = migrate.current(container.db.engine)
-    head = migrate.head()
-    state = "up to date" if current == head else f"behind (newest is {head})"
-    console.print(f"{current or 'empty'}: {state}")
-
-
-@db_app.command("check")
-def db_check() -> None:
-    """Fail if the models and the migrations disagree (alembic check)."""
-    from storyline.kernel import migrate
-
-    container = build(settings())
-    migrate.upgrade(container.db.engine)
-    migrate.check(container.db.engine)
-    console.print("Models and migrations agree.")
 
 
 def _version() -> str:
