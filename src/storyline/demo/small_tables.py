@@ -37,11 +37,34 @@ class World:
 
 
 def write_small_tables(writer: BulkWriter, text: Text, tier: Tier, seed: int) -> World:
+    """Writes the small tables of `tier` and returns what the stories draw from."""
+    # One stream for all of them, drawn from in this order.
     rng = sampling.rng(seed, 2)
     now = timestamps(np.array([END], dtype=np.int64))[0]
+    user_order = _users(writer, rng, tier.users)
+    _teams(writer, rng, text, tier.teams, user_order, now)
+    project_order = _projects(writer, rng, text, seed, tier.projects)
+    _project_groups(writer, rng, seed, tier, now)
+    series_branches = _branches(writer, rng, tier.projects, now)
+    milestones = _milestones(writer, rng, tier.projects, now)
+    n_tags = tier.tags
+    _tags(writer, text, seed, n_tags, now)
+    return World(
+        # A few people do most of the work, and a few projects get most of it.
+        user_weights=sampling.zipf_weights(tier.users, 1.05),
+        user_order=user_order,
+        project_weights=sampling.zipf_weights(tier.projects, 1.0),
+        project_order=project_order,
+        series_branches=series_branches,
+        milestones=milestones,
+        security_teams=[1, 2],
+        tag_weights=sampling.zipf_weights(n_tags, 1.1),
+        tag_order=np.arange(1, n_tags + 1, dtype=np.int64),
+    )
 
-    # Users: user 1 is the demo administrator.
-    n_users = tier.users
+
+def _users(writer: BulkWriter, rng: np.random.Generator, n_users: int) -> IntArray:
+    """The users, user 1 the demo administrator, and their ranking by activity."""
     created = np.sort(rng.integers(START - 200 * DAY, END - DAY, size=n_users))
     created_text = timestamps(created)
     firsts = rng.integers(0, len(FIRST_NAMES), size=n_users).tolist()
@@ -86,11 +109,18 @@ def write_small_tables(writer: BulkWriter, text: Text, tier: Tier, seed: int) ->
         users,
     )
     # A few people do most of the work: users are ranked by a random order.
-    user_order = rng.permutation(n_users).astype(np.int64) + 1
-    user_weights = sampling.zipf_weights(n_users, 1.05)
+    return rng.permutation(n_users).astype(np.int64) + 1
 
-    # Teams, two of them security teams that private stories are shared with.
-    n_teams = tier.teams
+
+def _teams(
+    writer: BulkWriter,
+    rng: np.random.Generator,
+    text: Text,
+    n_teams: int,
+    user_order: IntArray,
+    now: str,
+) -> None:
+    """Teams, the first two of them security teams that private stories are shared with."""
     team_names = [f"{word}-core" for word in text.vocabulary[: n_teams - 2]]
     team_names = ["vulnerability-management", "security-reviewers", *team_names]
     writer.write(
@@ -101,13 +131,16 @@ def write_small_tables(writer: BulkWriter, text: Text, tier: Tier, seed: int) ->
     memberships: set[tuple[int, int]] = set()
     for team in range(1, n_teams + 1):
         size = int(rng.integers(3, 25))
-        for user in rng.choice(user_order[: max(50, n_users // 5)], size=size):
+        for user in rng.choice(user_order[: max(50, len(user_order) // 5)], size=size):
             memberships.add((team, int(user)))
     memberships.add((1, 1))
     writer.write("team_membership", ("team_id", "user_id"), sorted(memberships))
 
-    # Projects, grouped by organisation, with a Zipf-like share of the work.
-    n_projects = tier.projects
+
+def _projects(
+    writer: BulkWriter, rng: np.random.Generator, text: Text, seed: int, n_projects: int
+) -> IntArray:
+    """Projects, named by organisation, and their ranking by share of the work."""
     project_words = synthetic_words(sampling.rng(seed, 3), n_projects)
     orgs = rng.integers(0, len(ORGS), size=n_projects).tolist()
     project_created = timestamps(np.sort(rng.integers(START - 100 * DAY, END, n_projects)))
@@ -141,10 +174,15 @@ def write_small_tables(writer: BulkWriter, text: Text, tier: Tier, seed: int) ->
         ),
         projects,
     )
-    project_order = rng.permutation(n_projects).astype(np.int64) + 1
-    project_weights = sampling.zipf_weights(n_projects, 1.0)
+    return rng.permutation(n_projects).astype(np.int64) + 1
 
-    # Project groups: one per organisation slice, some projects in two.
+
+def _project_groups(
+    writer: BulkWriter, rng: np.random.Generator, seed: int, tier: Tier, now: str
+) -> None:
+    """Project groups, one per organisation slice with some projects in two, and
+    the teams linked to projects."""
+    n_projects, n_teams = tier.projects, tier.teams
     n_groups = tier.project_groups
     group_words = synthetic_words(sampling.rng(seed, 4), n_groups)
     writer.write(
@@ -168,8 +206,13 @@ def write_small_tables(writer: BulkWriter, text: Text, tier: Tier, seed: int) ->
     }
     writer.write(project_teams, ("project_id", "team_id"), sorted(links))
 
-    # Branches: master for every project (branch id == project id), and
-    # stable series for about a third of them, the older ones expired.
+
+def _branches(
+    writer: BulkWriter, rng: np.random.Generator, n_projects: int, now: str
+) -> dict[int, list[int]]:
+    """Branches: master for every project (branch id == project id), and stable
+    series for about a third of them, the older ones expired. Returns the stable
+    branches by project."""
     branches: list[tuple[Any, ...]] = [
         (p, "master", p, False, None, True, False, now, now) for p in range(1, n_projects + 1)
     ]
@@ -211,8 +254,13 @@ def write_small_tables(writer: BulkWriter, text: Text, tier: Tier, seed: int) ->
         ),
         branches,
     )
+    return series_branches
 
-    # Milestones on master for half of the projects.
+
+def _milestones(
+    writer: BulkWriter, rng: np.random.Generator, n_projects: int, now: str
+) -> dict[int, list[int]]:
+    """Milestones on master for half of the projects, by project."""
     milestone_rows = []
     milestones: dict[int, list[int]] = {}
     next_milestone = 1
@@ -248,9 +296,11 @@ def write_small_tables(writer: BulkWriter, text: Text, tier: Tier, seed: int) ->
         ),
         milestone_rows,
     )
+    return milestones
 
-    # Tags, a few very common ones and a long tail.
-    n_tags = tier.tags
+
+def _tags(writer: BulkWriter, text: Text, seed: int, n_tags: int, now: str) -> None:
+    """Tags: a few very common ones and a long tail."""
     common = ["low-hanging-fruit", "security", "docs", "bug", "tech-debt", "py3", "ux"]
     tag_names = list(dict.fromkeys([*common, *text.vocabulary]))
     if len(tag_names) < n_tags:
@@ -260,15 +310,4 @@ def write_small_tables(writer: BulkWriter, text: Text, tier: Tier, seed: int) ->
         "tags",
         ("id", "name", "created_at", "updated_at"),
         ((i + 1, name, now, now) for i, name in enumerate(tag_names[:n_tags])),
-    )
-    return World(
-        user_weights=user_weights,
-        user_order=user_order,
-        project_weights=project_weights,
-        project_order=project_order,
-        series_branches=series_branches,
-        milestones=milestones,
-        security_teams=[1, 2],
-        tag_weights=sampling.zipf_weights(n_tags, 1.1),
-        tag_order=np.arange(1, n_tags + 1, dtype=np.int64),
     )
