@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from storyline.demo import sampling
 from storyline.demo.sampling import IntArray
@@ -113,6 +114,9 @@ def _chunk(
     first_event: int,
     first_subscription: int,
 ) -> tuple[int, int, int]:
+    """Writes the stories `start` to `stop` (0-based) and all that hangs off
+    them; returns how many tasks, comments and events it wrote. The draws
+    from `rng` happen in a fixed order, part of the determinism contract."""
     n = stop - start
     story_ids = np.arange(start + 1, stop + 1, dtype=np.int64)
     creators = world.user_order[rng.choice(tier.users, size=n, p=world.user_weights)]
@@ -121,11 +125,44 @@ def _chunk(
     private = rng.random(n) < PRIVATE_SHARE
     security = private & (rng.random(n) < 0.6)
     is_bug = rng.random(n) < 0.7
+    stories = StoryFacts(ids=story_ids, created=created, creators=creators.tolist(), titles=titles)
+    tasks, task_updated = _tasks(writer, tier, world, rng, stories, task_counts, first_task)
+    _stories(
+        writer,
+        text,
+        stories,
+        tasks,
+        task_updated,
+        descriptions=descriptions,
+        is_bug=is_bug,
+        private=private,
+        security=security,
+        first_subscription=first_subscription,
+    )
+    _tags(writer, world, rng, story_ids)
+    _acls(writer, tier, world, rng, stories, private=private, security=security)
+    comments = _comments(writer, text, tier, world, rng, stories, comment_counts, first_comment)
+    n_events = write_events(writer, stories, tasks, comments, first_event=first_event)
+    return len(tasks.ids), len(comments.story), n_events
+
+
+def _tasks(
+    writer: BulkWriter,
+    tier: Tier,
+    world: World,
+    rng: np.random.Generator,
+    stories: StoryFacts,
+    task_counts: IntArray,
+    first_task: int,
+) -> tuple[TaskFacts, IntArray]:
+    """The tasks, `task_counts` per story, ids from `first_task` on; returns
+    them and their last update times."""
+    n = len(stories.ids)
+    story_ids, created, titles = stories.ids, stories.created, stories.titles
+    creators_list = stories.creators
     # How far along a story is: old stories are mostly finished.
     age = (END - created) / (END - START)
     open_chance = 0.12 + 0.75 * np.clip(1.0 - age * 2.5, 0.0, 1.0)
-
-    # Tasks.
     n_tasks = int(task_counts.sum())
     task_story = np.repeat(np.arange(n, dtype=np.int64), task_counts)
     task_ids = np.arange(first_task, first_task + n_tasks, dtype=np.int64)
@@ -172,7 +209,6 @@ def _chunk(
     status_list = status.tolist()
     task_created_text = timestamps(task_created)
     task_updated_text = timestamps(task_updated)
-    creators_list = creators.tolist()
     writer.write(
         "tasks",
         (
@@ -211,7 +247,38 @@ def _chunk(
         ),
     )
 
-    # Stories, with status and counts derived from the tasks just written.
+    facts = TaskFacts(
+        story=task_story,
+        ids=task_ids,
+        titles=task_titles,
+        projects=projects,
+        status=status,
+        assignees=assignees,
+        created=task_created,
+        changed=task_changed,
+    )
+    return facts, task_updated
+
+
+def _stories(
+    writer: BulkWriter,
+    text: Text,
+    stories: StoryFacts,
+    tasks: TaskFacts,
+    task_updated: IntArray,
+    *,
+    descriptions: list[int],
+    is_bug: npt.NDArray[np.bool_],
+    private: npt.NDArray[np.bool_],
+    security: npt.NDArray[np.bool_],
+    first_subscription: int,
+) -> None:
+    """The stories, with status and counts derived from their tasks, and their
+    creators' subscriptions."""
+    n = len(stories.ids)
+    story_ids, created, titles = stories.ids, stories.created, stories.titles
+    creators_list = stories.creators
+    task_story, status = tasks.story, tasks.status
     counts = np.bincount(task_story * 5 + status, minlength=n * 5).reshape(n, 5)
     count_rows = counts.tolist()
     statuses = [story_status(dict(zip(STATUS_KEYS, row, strict=True))) for row in count_rows]
@@ -220,7 +287,6 @@ def _chunk(
     story_updated = np.maximum(created, last_task_update)
     created_text = timestamps(created)
     updated_text = timestamps(story_updated)
-    paragraphs = text.paragraphs
     writer.write(
         "stories",
         (
@@ -245,7 +311,7 @@ def _chunk(
             (
                 story_ids[i].item(),
                 titles[i],
-                paragraphs[descriptions[i]],
+                text.paragraphs[descriptions[i]],
                 bool(is_bug[i]),
                 creators_list[i],
                 1 if is_bug[i] else 2,
@@ -275,7 +341,10 @@ def _chunk(
         ),
     )
 
-    # Tags: zero to four per story.
+
+def _tags(writer: BulkWriter, world: World, rng: np.random.Generator, story_ids: IntArray) -> None:
+    """Zero to four tags per story."""
+    n = len(story_ids)
     tag_counts = rng.choice(5, size=n, p=[0.35, 0.35, 0.18, 0.08, 0.04])
     tag_story = np.repeat(story_ids, tag_counts)
     tag_ids = world.tag_order[
@@ -292,8 +361,20 @@ def _chunk(
         ),
     )
 
-    # Private stories are shared with their creator, maybe a colleague or
-    # two, and often a security team.
+
+def _acls(
+    writer: BulkWriter,
+    tier: Tier,
+    world: World,
+    rng: np.random.Generator,
+    stories: StoryFacts,
+    *,
+    private: npt.NDArray[np.bool_],
+    security: npt.NDArray[np.bool_],
+) -> None:
+    """Private stories are shared with their creator, maybe a colleague or
+    two, and often a security team."""
+    story_ids, creators_list = stories.ids, stories.creators
     acl_users: set[tuple[int, int]] = set()
     acl_teams: set[tuple[int, int]] = set()
     for i in np.flatnonzero(private).tolist():
@@ -306,7 +387,22 @@ def _chunk(
     writer.write("story_acl_users", ("story_id", "user_id"), sorted(acl_users))
     writer.write("story_acl_teams", ("story_id", "team_id"), sorted(acl_teams))
 
-    # Comments: mostly after the story was filed, a few replies.
+
+def _comments(
+    writer: BulkWriter,
+    text: Text,
+    tier: Tier,
+    world: World,
+    rng: np.random.Generator,
+    stories: StoryFacts,
+    comment_counts: IntArray,
+    first_comment: int,
+) -> CommentFacts:
+    """Comments, `comment_counts` per story: mostly after the story was filed,
+    a few replies."""
+    n = len(stories.ids)
+    story_ids, created = stories.ids, stories.created
+    paragraphs = text.paragraphs
     n_comments = int(comment_counts.sum())
     comment_story = np.repeat(np.arange(n, dtype=np.int64), comment_counts)
     comment_ids = np.arange(first_comment, first_comment + n_comments, dtype=np.int64)
@@ -349,23 +445,6 @@ def _chunk(
             strict=True,
         ),
     )
-
-    n_events = write_events(
-        writer,
-        StoryFacts(ids=story_ids, created=created, creators=creators_list, titles=titles),
-        TaskFacts(
-            story=task_story,
-            ids=task_ids,
-            titles=task_titles,
-            projects=projects,
-            status=status,
-            assignees=assignees,
-            created=task_created,
-            changed=task_changed,
-        ),
-        CommentFacts(
-            first_id=first_comment, story=comment_story, time=comment_time, authors=authors
-        ),
-        first_event=first_event,
+    return CommentFacts(
+        first_id=first_comment, story=comment_story, time=comment_time, authors=authors
     )
-    return n_tasks, n_comments, n_events
