@@ -23,6 +23,8 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1/test"
 
 @dataclass
 class PreparedDatabase:
+    """The copy a run writes to; `load_seconds` is None when the tier was cached."""
+
     url: str
     load_seconds: float | None
     cleanup: Callable[[], None]
@@ -31,7 +33,7 @@ class PreparedDatabase:
 def prepare_database(options: BenchOptions, console: Console) -> PreparedDatabase:
     """A database holding the tier, fresh for this run.
 
-    The loaded database is cached (a file in var/bench/ on SQLite, a template
+    The loaded database is cached (a file in `data_dir` on SQLite, a template
     database on PostgreSQL) and copied for each run, because the run writes."""
     # Until the first release revision 0001 is regenerated in place, so the
     # head's name does not say whether the schema changed: the migrations'
