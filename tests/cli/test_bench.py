@@ -33,13 +33,14 @@ def test_bench_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         case_seconds=30,
     )
     ports: list[int] = []
-    real_free_port = bench.free_port
+    real_free_port = bench.server.free_port
 
     def recording_free_port() -> int:
         ports.append(real_free_port())
         return ports[-1]
 
-    monkeypatch.setattr(bench, "free_port", recording_free_port)
+    # The server module is where `running_server` looks the function up.
+    monkeypatch.setattr(bench.server, "free_port", recording_free_port)
     result = bench.run(options, Console(quiet=True))
 
     by_name = {case.name: case for case in result.cases}
@@ -78,7 +79,7 @@ def test_bench_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _drop_cached_templates(base: str) -> None:
-    engine = create_engine(bench._pg_url(base, "postgres"), isolation_level="AUTOCOMMIT")
+    engine = create_engine(bench.pg_url(base, "postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
             names = connection.scalars(

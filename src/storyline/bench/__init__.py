@@ -1,0 +1,42 @@
+"""`storyline bench`: the API against a loaded tier, through a real server.
+
+The benchmark starts `storyline serve` (uvicorn) on 127.0.0.1 as a separate
+process against a database loaded with a demo tier, and drives it with httpx
+over keep-alive connections, the way a client would. Next to each request's
+latency it reports the time of the SQL behind it, run directly through
+SQLAlchemy against the same database, so that the overhead of the HTTP, ORM
+and serialization layers is visible as a ratio.
+
+Every loop is bounded by a request count and by a deadline, the server is
+stopped by its PID whatever happens, and a request type that fails is
+reported, not fatal.
+
+The parts: `results` (options and results), `database` (the cached tier and
+the copy a run writes to), `server` (the server process), `fixture` and
+`cases` (what is requested), `client` (latency, throughput, concurrent
+writers over HTTP), `sql` (the SQL behind a request) and `measure`, which
+runs them in order. The client tests start their server with
+`running_server` too.
+"""
+
+from storyline.bench.cases import PAGES, READS
+from storyline.bench.database import pg_url, prepare_database
+from storyline.bench.measure import default_workers, run
+from storyline.bench.results import STORYBOARD_MS, BenchOptions, BenchResult, CaseResult
+from storyline.bench.server import free_port, running_server, stop_process
+
+__all__ = [
+    "PAGES",
+    "READS",
+    "STORYBOARD_MS",
+    "BenchOptions",
+    "BenchResult",
+    "CaseResult",
+    "default_workers",
+    "free_port",
+    "pg_url",
+    "prepare_database",
+    "run",
+    "running_server",
+    "stop_process",
+]

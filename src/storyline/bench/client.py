@@ -1,0 +1,178 @@
+"""The HTTP side: requests sent over keep-alive connections, their latency,
+the throughput of concurrent clients and the concurrent writers."""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from storyline.bench.cases import Case, Request
+from storyline.bench.fixture import Fixture
+from storyline.bench.results import BenchOptions, CaseResult
+
+REQUEST_TIMEOUT = 30.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def send(client: httpx.Client, request: Request, token: str) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if request.auth else None
+    return client.request(
+        request.method, request.path, params=request.params, json=request.json, headers=headers
+    )
+
+
+def describe(response: httpx.Response | None, error: Exception | None) -> str:
+    if error is not None:
+        return f"{type(error).__name__}: {error}"[:200]
+    assert response is not None
+    return f"HTTP {response.status_code}: {response.text[:160]}"
+
+
+class Runner:
+    def __init__(self, base: str, fixture: Fixture, options: BenchOptions) -> None:
+        self.base = base
+        self.fixture = fixture
+        self.options = options
+
+    def client(self) -> httpx.Client:
+        # One client per thread: a keep-alive connection, as a script would use.
+        # It carries the web session's cookie for the pages (the API ignores
+        # cookies) and keeps the cookies pages set, as a browser does.
+        client = httpx.Client(base_url=self.base, timeout=REQUEST_TIMEOUT)
+        client.cookies.set("storyline_session", self.fixture.session_cookie)
+        return client
+
+    def measure(self, case: Case, result: CaseResult, advance: Callable[[], None]) -> None:
+        options = self.options
+        warmup = max(3, min(20, options.requests // 10))
+        latencies: list[float] = []
+        deadline = time.monotonic() + options.case_seconds
+        errors: Counter[str] = Counter()
+        with self.client() as client:
+            for i in range(warmup + options.requests):
+                if time.monotonic() > deadline:
+                    break
+                request = case.build(i)
+                started = time.perf_counter()
+                response: httpx.Response | None = None
+                failure: Exception | None = None
+                try:
+                    response = send(client, request, self.fixture.token)
+                except httpx.HTTPError as exc:
+                    failure = exc
+                elapsed = (time.perf_counter() - started) * 1000
+                ok = response is not None and response.status_code == request.expect
+                if i < warmup:
+                    if not ok and i == warmup - 1 and len(errors) + 1 >= warmup:
+                        errors[describe(response, failure)] += 1
+                        break
+                    if not ok:
+                        errors[describe(response, failure)] += 1
+                    continue
+                advance()
+                if ok:
+                    latencies.append(elapsed)
+                else:
+                    errors[describe(response, failure)] += 1
+        result.count = len(latencies)
+        result.errors = sum(errors.values())
+        result.error_samples = [f"{n} x {text}" for text, n in errors.most_common(3)]
+        if latencies:
+            result.median_ms = statistics.median(latencies)
+            result.p95_ms = percentile(latencies, 0.95)
+
+    def throughput(self, case: Case, threads: int) -> tuple[float, int]:
+        """Requests per second with `threads` clients for `duration` seconds."""
+        stop_at = time.monotonic() + self.options.duration
+        counts = [0] * threads
+        errors = [0] * threads
+        cap = max(50, self.options.requests * 20)
+
+        def work(index: int) -> None:
+            with self.client() as client:
+                i = index * 7919
+                while time.monotonic() < stop_at and counts[index] + errors[index] < cap:
+                    request = case.build(i)
+                    i += 1
+                    try:
+                        response = send(client, request, self.fixture.token)
+                        ok = response.status_code == request.expect
+                    except httpx.HTTPError:
+                        ok = False
+                    if ok:
+                        counts[index] += 1
+                    else:
+                        errors[index] += 1
+
+        started = time.perf_counter()
+        pool = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join(self.options.duration + REQUEST_TIMEOUT + 5)
+        elapsed = time.perf_counter() - started
+        return sum(counts) / elapsed, sum(errors)
+
+    def concurrent_writers(self) -> dict[str, Any]:
+        """Writers updating the statuses of tasks that share stories."""
+        tasks = self.fixture.shared_tasks
+        if not tasks:
+            return {"skipped": "no story with three tasks"}
+        writers = self.options.concurrency
+        per_writer = self.options.writes_per_writer
+        statuses = ("inprogress", "review", "merged", "todo", "invalid")
+        done = [0] * writers
+        failures: list[Counter[str]] = [Counter() for _ in range(writers)]
+        deadline = time.monotonic() + self.options.case_seconds
+
+        def work(index: int) -> None:
+            with self.client() as client:
+                for n in range(per_writer):
+                    if time.monotonic() > deadline:
+                        return
+                    task = tasks[(index + n) % len(tasks)]
+                    request = Request(
+                        "PUT",
+                        f"/v1/tasks/{task}",
+                        json={"status": statuses[(index * 3 + n) % len(statuses)]},
+                        auth=True,
+                    )
+                    response = None
+                    failure = None
+                    try:
+                        response = send(client, request, self.fixture.token)
+                    except httpx.HTTPError as exc:
+                        failure = exc
+                    if response is not None and response.status_code == 200:
+                        done[index] += 1
+                    else:
+                        failures[index][describe(response, failure)] += 1
+
+        started = time.perf_counter()
+        pool = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(writers)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join(self.options.case_seconds + REQUEST_TIMEOUT + 5)
+        elapsed = time.perf_counter() - started
+        errors: Counter[str] = Counter()
+        for failure_counts in failures:
+            errors.update(failure_counts)
+        return {
+            "writers": writers,
+            "writes": sum(done),
+            "errors": sum(errors.values()),
+            "error_samples": [f"{n} x {text}" for text, n in errors.most_common(5)],
+            "writes_per_second": sum(done) / elapsed if elapsed else 0.0,
+        }

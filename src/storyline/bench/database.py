@@ -1,0 +1,146 @@
+"""The benchmark's database: a tier loaded once, cached, and copied for each run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from storyline import demo
+from storyline.bench.results import BenchOptions
+from storyline.config import Settings
+from storyline.errors import ConfigurationError, InvalidInput
+from storyline.kernel import migrate
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1/test"
+
+
+@dataclass
+class PreparedDatabase:
+    """The copy a run writes to; `load_seconds` is None when the tier was cached."""
+
+    url: str
+    load_seconds: float | None
+    cleanup: Callable[[], None]
+
+
+def prepare_database(options: BenchOptions, console: Console) -> PreparedDatabase:
+    """A database holding the tier, fresh for this run.
+
+    The loaded database is cached (a file in `data_dir` on SQLite, a template
+    database on PostgreSQL) and copied for each run, because the run writes."""
+    # Until the first release revision 0001 is regenerated in place, so the
+    # head's name does not say whether the schema changed: the migrations'
+    # contents do.
+    key = (
+        f"{options.tier.lower()}_s{options.seed}_g{demo.GENERATOR_VERSION}_m{migrate.fingerprint()}"
+    )
+    if options.database == "sqlite":
+        return _prepare_sqlite(options, key, console)
+    if options.database == "postgresql":
+        return _prepare_postgresql(options, key, console)
+    raise InvalidInput.field("database", "must be sqlite or postgresql")
+
+
+def _load(url: str, options: BenchOptions, console: Console) -> float:
+    engine = open_engine(url)
+    try:
+        migrate.upgrade(engine)
+        console.print(f"Loading tier {options.tier} (seed {options.seed}); this happens once.")
+        report = demo.load(engine, tier=options.tier, seed=options.seed, console=console)
+        return report.seconds
+    finally:
+        engine.dispose()
+
+
+def _prepare_sqlite(options: BenchOptions, key: str, console: Console) -> PreparedDatabase:
+    directory = options.data_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    cached = directory / f"{key}.db"
+    load_seconds = None
+    if not cached.exists():
+        # Loaded under a temporary name and renamed, so an interrupted load
+        # never leaves a half-filled cache behind.
+        partial = directory / f"{key}.partial.db"
+        for leftover in _sqlite_files(partial):
+            leftover.unlink(missing_ok=True)
+        load_seconds = _load(f"sqlite:///{partial}", options, console)
+        partial.rename(cached)
+        for stale in directory.glob(f"{options.tier.lower()}_s*.db"):
+            if stale != cached and not stale.name.startswith("run-"):
+                stale.unlink(missing_ok=True)
+    run = directory / f"run-{options.tier.lower()}-{os.getpid()}.db"
+    shutil.copyfile(cached, run)
+
+    def cleanup() -> None:
+        for path in _sqlite_files(run):
+            path.unlink(missing_ok=True)
+
+    return PreparedDatabase(url=f"sqlite:///{run}", load_seconds=load_seconds, cleanup=cleanup)
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def pg_url(base: str, database: str) -> str:
+    url = make_url(base)
+    url = url.set(drivername="postgresql+psycopg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def _prepare_postgresql(options: BenchOptions, key: str, console: Console) -> PreparedDatabase:
+    base = options.url or os.environ.get("STORYLINE_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES
+    if not base.startswith("postgresql"):
+        raise ConfigurationError("the PostgreSQL benchmark needs a postgresql:// URL")
+    admin = create_engine(pg_url(base, "postgres"), isolation_level="AUTOCOMMIT")
+    template = f"storyline_bench_{key}"
+    run = f"storyline_bench_run_{options.tier.lower()}_{os.getpid()}"
+    load_seconds = None
+    try:
+        with admin.connect() as connection:
+            existing = set(
+                connection.scalars(
+                    text("SELECT datname FROM pg_database WHERE datname LIKE 'storyline_bench_%'")
+                )
+            )
+        if template not in existing:
+            partial = f"{template}_partial"
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{partial}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{partial}"'))
+            load_seconds = _load(pg_url(base, partial), options, console)
+            with admin.connect() as connection:
+                connection.execute(text(f'ALTER DATABASE "{partial}" RENAME TO "{template}"'))
+                # Templates of the same tier built by an older schema or generator.
+                prefix = f"storyline_bench_{options.tier.lower()}_s"
+                for name in existing:
+                    if name.startswith(prefix) and name != template:
+                        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{run}" TEMPLATE "{template}"'))
+    except Exception:
+        admin.dispose()
+        raise
+
+    def cleanup() -> None:
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+
+    return PreparedDatabase(url=pg_url(base, run), load_seconds=load_seconds, cleanup=cleanup)
+
+
+def open_engine(url: str) -> Engine:
+    from storyline.kernel.db import make_engine
+
+    return make_engine(Settings(database_url=url))
