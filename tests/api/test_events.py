@@ -82,14 +82,14 @@ def test_global_event_list_filters(client: TestClient, factory: Factory) -> None
             event_type=event_types.WORKLIST_CREATED,
             author_id=user.id,
             worklist_id=7,
-            info={"worklist_id": 7},
+            info={"worklist_id": 7, "worklist_title": "Seven"},
         ).id
         on_board = timeline.record(
             session,
             event_type=event_types.BOARD_CREATED,
             author_id=user.id,
             board_id=9,
-            info={"board_id": 9},
+            info={"board_id": 9, "board_title": "Nine"},
         ).id
     everything = _ids(client, "/v1/events")
     assert len(everything) == 4
