@@ -67,6 +67,10 @@ class Names:
             return f"user {user_id}"
         return user.full_name or f"user {user_id}"
 
+    def story_title(self, story_id: int) -> str | None:
+        story = self.stories.get(story_id)
+        return story.title if story is not None else None
+
 
 def _ids(values: Iterable[int | None]) -> set[int]:
     return {value for value in values if value is not None}
@@ -131,25 +135,26 @@ def event_info(event: Event) -> dict[str, Any]:
 
 
 def _event_user_ids(events: Iterable[Event]) -> set[int]:
+    """The authors, and the people the events' sentences name."""
     ids: set[int] = set()
     for event in events:
         if event.author_id is not None:
             ids.add(event.author_id)
-        info = event_info(event)
-        for key in ("old_assignee_id", "new_assignee_id"):
-            if isinstance(info.get(key), int):
-                ids.add(info[key])
+        kind = event_types.REGISTRY.get(event.event_type)
+        if kind is not None:
+            ids.update(kind.user_ids(event_info(event)))
     return ids
 
 
 def _event_story_ids(events: Iterable[Event]) -> set[int]:
+    """The events' stories, and the other stories their sentences name."""
     ids: set[int] = set()
     for event in events:
         if event.story_id is not None:
             ids.add(event.story_id)
-        other = event_info(event).get("other_story_id")
-        if isinstance(other, int):
-            ids.add(other)
+        kind = event_types.REGISTRY.get(event.event_type)
+        if kind is not None:
+            ids.update(kind.story_ids(event_info(event)))
     return ids
 
 
@@ -272,13 +277,7 @@ class StoryPage:
 
 # The story timeline's types: comments have their own section, and worklist
 # and board events belong to no story.
-TIMELINE_TYPES = tuple(
-    sorted(
-        t
-        for t in event_types.ALL
-        if t != event_types.USER_COMMENT and not t.startswith(("worklist_", "board_"))
-    )
-)
+TIMELINE_TYPES = event_types.STORY_TIMELINE
 
 
 def story_page(

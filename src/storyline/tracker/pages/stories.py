@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from storyline.accounts import preferences
 from storyline.accounts import teams as team_service
+from storyline.domain import events as event_types
 from storyline.domain.statuses import TASK_STATUSES
 from storyline.errors import (
     Conflict,
@@ -130,6 +131,7 @@ def _story_page(
             comment_html={c.id: Markup(markdown.render(c.content)) for c in data.comments.items},
             timeline=timeline,
             timeline_types=TIMELINE_TYPES,
+            type_labels={name: kind.label for name, kind in event_types.REGISTRY.items()},
             shown_types=shown_types,
             events_page=events_page,
             comments_page=comments_page,
