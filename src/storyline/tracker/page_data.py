@@ -43,6 +43,8 @@ EVENTS_PER_PAGE = 50
 DASHBOARD_TASKS = 100
 DASHBOARD_STORIES = 10
 DASHBOARD_EVENTS = 20
+# The most recent events a worklist's or board's page shows.
+HISTORY_EVENTS = 20
 # Branches and milestones offered in a task's inline editor: a project has a
 # handful; the bound keeps a project with thousands of autocreated branches
 # from making every story page heavy.
@@ -132,6 +134,13 @@ def event_info(event: Event) -> dict[str, Any]:
     except ValueError:
         return {}
     return info if isinstance(info, dict) else {}
+
+
+def describe_event(event: Event, names: Names) -> str:
+    """One sentence for a timeline event, without its author (the registry's)."""
+    what = event_types.describe(event.event_type, event_info(event), names)
+    # A kind this server doesn't know (written by a newer version): its name.
+    return what or event.event_type.replace("_", " ")
 
 
 def _event_user_ids(events: Iterable[Event]) -> set[int]:
@@ -426,6 +435,36 @@ def dashboard(session: Session, *, actor: Actor) -> Dashboard:
         visible_stories_by_id(session, actor=actor, story_ids=_event_story_ids(activity))
     )
     return Dashboard(by_status, created, following, list(activity), names)
+
+
+# The history of a worklist or a board
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    event: Event
+    author: str
+    text: str
+
+
+def history(session: Session, *, actor: Actor, filters: EventFilter) -> list[HistoryLine]:
+    """The latest events of a worklist or board, told, newest first."""
+    events = event_service.list_events(
+        session,
+        actor=actor,
+        filters=filters,
+        page=PageRequest(limit=HISTORY_EVENTS, sort_field="id", sort_dir="desc", count=False),
+    ).items
+    names = load_names(
+        session,
+        actor=actor,
+        user_ids=_event_user_ids(events),
+        story_ids=_event_story_ids(events),
+    )
+    return [
+        HistoryLine(e, names.user(e.author_id) or "Someone", describe_event(e, names))
+        for e in events
+    ]
 
 
 def recent_stories(session: Session, *, actor: Actor, limit: int) -> Page[StoryView]:

@@ -42,8 +42,7 @@ from storyline.tracker import tags as tag_service
 from storyline.tracker import tasks as task_service
 from storyline.tracker.comments import CommentIn
 from storyline.tracker.models import Task
-from storyline.tracker.page_data import TIMELINE_TYPES
-from storyline.tracker.pages.common import describe_event
+from storyline.tracker.page_data import TIMELINE_TYPES, describe_event
 from storyline.tracker.stories import STORY_TYPE_BUG, STORY_TYPE_FEATURE, StoryIn
 from storyline.tracker.story_links import LINK_KINDS, StoryLinkIn
 from storyline.tracker.tasks import TaskIn
