@@ -21,11 +21,11 @@ from storyline.domain import payloads as p
 from storyline.domain import sentences as s
 from storyline.domain.sentences import Names
 
+# StoryBoard's 22 names (clients filter on them), then Storyline's own.
 STORY_CREATED: Final = "story_created"
 STORY_DETAILS_CHANGED: Final = "story_details_changed"
-STORY_PRIVACY_CHANGED: Final = "story_privacy_changed"
 TAGS_ADDED: Final = "tags_added"
-TAGS_REMOVED: Final = "tags_removed"
+TAGS_DELETED: Final = "tags_deleted"
 TASK_CREATED: Final = "task_created"
 TASK_DETAILS_CHANGED: Final = "task_details_changed"
 TASK_STATUS_CHANGED: Final = "task_status_changed"
@@ -33,10 +33,6 @@ TASK_PRIORITY_CHANGED: Final = "task_priority_changed"
 TASK_ASSIGNEE_CHANGED: Final = "task_assignee_changed"
 TASK_DELETED: Final = "task_deleted"
 USER_COMMENT: Final = "user_comment"
-COMMENT_EDITED: Final = "comment_edited"
-# Storyline's own: links between stories (blocks, depends on, duplicates, relates).
-STORY_LINK_ADDED: Final = "story_link_added"
-STORY_LINK_REMOVED: Final = "story_link_removed"
 WORKLIST_CREATED: Final = "worklist_created"
 WORKLIST_DETAILS_CHANGED: Final = "worklist_details_changed"
 WORKLIST_PERMISSION_CREATED: Final = "worklist_permission_created"
@@ -48,6 +44,12 @@ BOARD_DETAILS_CHANGED: Final = "board_details_changed"
 BOARD_PERMISSION_CREATED: Final = "board_permission_created"
 BOARD_PERMISSIONS_CHANGED: Final = "board_permissions_changed"
 BOARD_LANES_CHANGED: Final = "board_lanes_changed"
+# Storyline's own: private stories' access lists, comment edits, and links
+# between stories (blocks, depends on, duplicates, relates).
+STORY_PRIVACY_CHANGED: Final = "story_privacy_changed"
+COMMENT_EDITED: Final = "comment_edited"
+STORY_LINK_ADDED: Final = "story_link_added"
+STORY_LINK_REMOVED: Final = "story_link_removed"
 
 # What an event is about: the object whose timeline it is on, whose
 # subscribers hear of it, and which an email about it is threaded under.
@@ -120,6 +122,7 @@ REGISTRY: Final[Mapping[str, EventType[Any]]] = dict(
             s.comment_edited,
             "edited a comment",
             "Comment edits",
+            storyboard=False,
         ),
         _entry(
             STORY_CREATED,
@@ -144,9 +147,10 @@ REGISTRY: Final[Mapping[str, EventType[Any]]] = dict(
             s.story_privacy_changed,
             "changed who can see the story",
             "Privacy changed",
+            storyboard=False,
         ),
         _entry(TAGS_ADDED, STORY, p.TagsChanged, s.tags_added, "added tags", "Tags added"),
-        _entry(TAGS_REMOVED, STORY, p.TagsChanged, s.tags_removed, "removed tags", "Tags removed"),
+        _entry(TAGS_DELETED, STORY, p.TagsChanged, s.tags_deleted, "removed tags", "Tags removed"),
         _entry(TASK_CREATED, STORY, p.TaskCreated, s.task_created, "added a task", "Task created"),
         _entry(
             TASK_DETAILS_CHANGED,

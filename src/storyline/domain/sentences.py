@@ -83,7 +83,7 @@ def tags_added(payload: p.TagsChanged, names: Names) -> str:
     return f"added tags {', '.join(payload.tags)}"
 
 
-def tags_removed(payload: p.TagsChanged, names: Names) -> str:
+def tags_deleted(payload: p.TagsChanged, names: Names) -> str:
     return f"removed tags {', '.join(payload.tags)}"
 
 
