@@ -81,13 +81,10 @@ def load_names(session: Session, *, actor: Actor, rows: Iterable[EventRow]) -> N
     if user_ids:
         names.users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
     if story_ids:
-        names.stories = dict(
-            session.execute(
-                select(Story.id, Story.title).where(
-                    Story.id.in_(story_ids), story_visibility(actor)
-                )
-            ).tuples()
+        rows = session.execute(
+            select(Story.id, Story.title).where(Story.id.in_(story_ids), story_visibility(actor))
         )
+        names.stories = {row.id: row.title for row in rows}
     return names
 
 
