@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from storyline.domain import events as event_types
@@ -82,14 +83,14 @@ def test_global_event_list_filters(client: TestClient, factory: Factory) -> None
             event_type=event_types.WORKLIST_CREATED,
             author_id=user.id,
             worklist_id=7,
-            info={"worklist_id": 7},
+            info={"worklist_id": 7, "worklist_title": "Seven"},
         ).id
         on_board = timeline.record(
             session,
             event_type=event_types.BOARD_CREATED,
             author_id=user.id,
             board_id=9,
-            info={"board_id": 9},
+            info={"board_id": 9, "board_title": "Nine"},
         ).id
     everything = _ids(client, "/v1/events")
     assert len(everything) == 4
@@ -109,3 +110,19 @@ def test_nested_event_of_another_story_is_404(client: TestClient, factory: Facto
     second = factory.story(user)
     [event] = _ids(client, f"/v1/stories/{first['id']}/events")
     assert client.get(f"/v1/stories/{second['id']}/events/{event}").status_code == 404
+
+
+def test_recording_refuses_unregistered_kinds_and_payloads(factory: Factory) -> None:
+    user = factory.user()
+    story = factory.story(user)
+    with factory.container.db.write() as session:
+        with pytest.raises(ValueError, match="unknown event type 'story_exploded'"):
+            timeline.record(session, event_type="story_exploded", author_id=user.id)
+        with pytest.raises(ValueError, match="task_created: missing key 'task_title'"):
+            timeline.record(
+                session,
+                event_type=event_types.TASK_CREATED,
+                author_id=user.id,
+                story_id=story["id"],
+                info={"task_id": 1, "project_id": 1},
+            )

@@ -26,7 +26,7 @@ def _tag_events(factory: Factory, story_id: int) -> list[tuple[str, dict[str, An
     with factory.container.db.read() as session:
         rows = session.execute(
             select(Event.event_type, Event.event_info)
-            .where(Event.story_id == story_id, Event.event_type.in_(["tags_added", "tags_removed"]))
+            .where(Event.story_id == story_id, Event.event_type.in_(["tags_added", "tags_deleted"]))
             .order_by(Event.id)
         ).all()
         return [(kind, json.loads(info or "{}")) for kind, info in rows]
@@ -75,7 +75,7 @@ def test_tagging_a_story_answers_the_story_and_records_events(
     assert client.get(f"/v1/stories/{story_id}").json()["tags"] == ["low-hanging-fruit"]
     assert _tag_events(factory, story_id) == [
         ("tags_added", {"story_title": "Flaky gate", "tags": ["low-hanging-fruit", "gate"]}),
-        ("tags_removed", {"story_title": "Flaky gate", "tags": ["gate"]}),
+        ("tags_deleted", {"story_title": "Flaky gate", "tags": ["gate"]}),
     ]
     # The tag itself stays, for other stories.
     assert [t["name"] for t in client.get("/v1/tags").json()] == ["low-hanging-fruit", "gate"]

@@ -34,8 +34,9 @@ def record(
     board_id: int | None = None,
     info: dict[str, Any] | None = None,
 ) -> Event:
-    if event_type not in event_types.ALL:
-        raise ValueError(f"unknown event type {event_type!r}")
+    # Only registered kinds, each with the payload it declares: what the
+    # timeline, email and webhooks know how to tell.
+    event_types.check(event_type, info)
     event = Event(
         event_type=event_type,
         author_id=author_id,

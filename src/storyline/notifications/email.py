@@ -10,7 +10,6 @@ same Message-ID as the attempt that may already have arrived.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -23,9 +22,9 @@ from storyline.accounts.models import User
 from storyline.config import Settings
 from storyline.kernel.access import Actor, story_is_visible
 from storyline.kernel.models import Event
-from storyline.lists.models import Board, Worklist
+from storyline.notifications import describing
 from storyline.notifications.models import SubscriptionEvent
-from storyline.tracker.models import Comment, Story
+from storyline.tracker.models import Comment
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
@@ -51,78 +50,6 @@ def base_url(settings: Settings) -> str:
 def _domain(settings: Settings) -> str:
     address = parseaddr(settings.smtp_from)[1]
     return address.rsplit("@", 1)[1] if "@" in address else "storyline.localhost"
-
-
-def _name(user: User | None) -> str:
-    if user is None:
-        return "Someone"
-    return user.full_name or f"User {user.id}"
-
-
-def describe(event_type: str, info: dict[str, Any]) -> str:
-    """One line saying what happened, for emails and digests."""
-    task = info.get("task_title")
-    simple = {
-        "story_created": "created the story",
-        "story_details_changed": "changed the story's details",
-        "story_privacy_changed": "changed who may see the story",
-        "tags_added": f"added tags {', '.join(map(str, info.get('tags', [])))}".rstrip(),
-        "tags_removed": f"removed tags {', '.join(map(str, info.get('tags', [])))}".rstrip(),
-        "task_created": f"added the task \u201c{task}\u201d",
-        "task_deleted": f"deleted the task \u201c{task}\u201d",
-        "task_details_changed": f"changed the task \u201c{task}\u201d",
-        "user_comment": "commented",
-        "comment_edited": "edited a comment",
-        "worklist_created": "created the worklist",
-        "worklist_details_changed": "changed the worklist's details",
-        "worklist_permission_created": "changed the worklist's permissions",
-        "worklist_permissions_changed": "changed the worklist's permissions",
-        "worklist_filters_changed": "changed the worklist's filters",
-        "worklist_contents_changed": "changed the worklist's contents",
-        "board_created": "created the board",
-        "board_details_changed": "changed the board's details",
-        "board_permission_created": "changed the board's permissions",
-        "board_permissions_changed": "changed the board's permissions",
-        "board_lanes_changed": "changed the board's lanes",
-    }
-    if event_type == "task_status_changed":
-        return (
-            f"changed the status of \u201c{task}\u201d from "
-            f"{info.get('old_status')} to {info.get('new_status')}"
-        )
-    if event_type == "task_priority_changed":
-        return (
-            f"changed the priority of \u201c{task}\u201d from "
-            f"{info.get('old_priority')} to {info.get('new_priority')}"
-        )
-    if event_type == "task_assignee_changed":
-        return f"changed who is assigned to \u201c{task}\u201d"
-    return simple.get(event_type, event_type.replace("_", " "))
-
-
-@dataclass(frozen=True)
-class Subject:
-    kind: str
-    id: int
-    title: str
-    path: str
-
-
-def _subject_of(session: Session, feed: SubscriptionEvent, info: dict[str, Any]) -> Subject | None:
-    if feed.story_id is not None:
-        story = session.get(Story, feed.story_id)
-        if story is None:
-            return None
-        return Subject("story", story.id, story.title, f"/stories/{story.id}")
-    if isinstance(info.get("worklist_id"), int):
-        worklist = session.get(Worklist, info["worklist_id"])
-        if worklist is not None:
-            return Subject("worklist", worklist.id, worklist.title, f"/worklists/{worklist.id}")
-    if isinstance(info.get("board_id"), int):
-        board = session.get(Board, info["board_id"])
-        if board is not None:
-            return Subject("board", board.id, board.title, f"/boards/{board.id}")
-    return None
 
 
 def _comment_text(session: Session, feed: SubscriptionEvent) -> str | None:
@@ -173,21 +100,21 @@ def render_event(
     if feed is None:
         raise NothingToSend("the notification was deleted before it was sent")
     user = _recipient(session, recipient_id)
+    actor = Actor(user_id=user.id, is_superuser=user.is_superuser)
     if feed.story_id is not None and not story_is_visible(
-        session,
-        actor=Actor(user_id=user.id, is_superuser=user.is_superuser),
-        story_id=feed.story_id,
+        session, actor=actor, story_id=feed.story_id
     ):
         raise Undeliverable("the recipient may no longer see the story")
-    info = json.loads(feed.event_info) if feed.event_info else {}
-    author = session.get(User, feed.author_id) if feed.author_id is not None else None
-    subject = _subject_of(session, feed, info)
+    names = describing.load_names(session, actor=actor, rows=[feed])
+    subject = describing.subject_of(session, feed)
     domain = _domain(settings)
-    what = describe(feed.event_type, info)
+    line = f"{describing.sentence(feed, names)}."
     if subject is None:
-        title, link, thread = "Storyline", base_url(settings), None
+        # Nothing to thread under (the worklist or board is gone): the
+        # subject says what happened instead.
+        title, link, thread = line.removesuffix("."), base_url(settings), None
     else:
-        title = f"{subject.title} ({subject.kind} #{subject.id})"
+        title = subject.heading
         link = base_url(settings) + subject.path
         thread = f"<storyline.{subject.kind}-{subject.id}@{domain}>"
     msg = _envelope(
@@ -202,7 +129,6 @@ def render_event(
         msg["In-Reply-To"] = thread
         msg["References"] = thread
     unsubscribe = _add_unsubscribe(msg, settings, str(payload.get("unsubscribe_token", "")))
-    line = f"{_name(author)} {what}."
     comment = _comment_text(session, feed)
     text = [line, ""]
     if comment:
@@ -244,27 +170,22 @@ def render_digest(
         .order_by(SubscriptionEvent.id)
     ).all()
     actor = Actor(user_id=user.id, is_superuser=user.is_superuser)
-    authors = {
-        u.id: u
-        for u in session.scalars(
-            select(User).where(User.id.in_({f.author_id for f in feed if f.author_id}))
-        )
-    }
+    visible = [
+        row
+        for row in feed
+        if row.story_id is None or story_is_visible(session, actor=actor, story_id=row.story_id)
+    ]
+    names = describing.load_names(session, actor=actor, rows=visible)
+    subjects = describing.load_subjects(session, visible)
     groups: dict[str, list[str]] = {}
     links: dict[str, str] = {}
-    for row in feed:
-        if row.story_id is not None and not story_is_visible(
-            session, actor=actor, story_id=row.story_id
-        ):
-            continue
-        info = json.loads(row.event_info) if row.event_info else {}
-        subject = _subject_of(session, row, info)
-        heading = f"{subject.title} ({subject.kind} #{subject.id})" if subject else "Other changes"
+    for row in visible:
+        key_of = describing.subject_key(row)
+        subject = subjects.get(key_of) if key_of is not None else None
+        heading = subject.heading if subject else "Other changes"
         if subject:
             links[heading] = base_url(settings) + subject.path
-        groups.setdefault(heading, []).append(
-            f"{_name(authors.get(row.author_id or 0))} {describe(row.event_type, info)}."
-        )
+        groups.setdefault(heading, []).append(f"{describing.sentence(row, names)}.")
     if not groups:
         raise NothingToSend("nothing in the digest is visible to its reader any more")
     count = sum(len(lines) for lines in groups.values())

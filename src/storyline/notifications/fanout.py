@@ -18,7 +18,6 @@ readers get their feed rows gathered into one email a day by
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from storyline.kernel import outbox
 from storyline.kernel.access import ANONYMOUS, Actor, can_see, readers
 from storyline.kernel.models import Event, Subscription
 from storyline.lists.models import Board, BoardLane, Worklist
+from storyline.notifications import describing
 from storyline.notifications.models import DigestState, SubscriptionEvent, UnsubscribeToken, Webhook
 from storyline.tracker.models import Story, Task, project_group_mapping
 
@@ -67,16 +67,6 @@ def email_mode(session: Session, *, user_id: int) -> str:
     return "digest" if truthy(prefs.get(EMAIL_DIGEST, False)) else "each"
 
 
-def _load_info(event: Event) -> dict[str, Any]:
-    if not event.event_info:
-        return {}
-    try:
-        info = json.loads(event.event_info)
-    except ValueError:
-        return {}
-    return info if isinstance(info, dict) else {}
-
-
 def _story_targets(
     session: Session, story_id: int, info: dict[str, Any]
 ) -> tuple[list[tuple[str, int]], list[int], list[int]]:
@@ -102,7 +92,7 @@ def _story_targets(
 
 def on_event(session: Session, event: Event) -> None:
     """Notify the subscribers of what `event` describes (see the module doc)."""
-    info = _load_info(event)
+    info = describing.info_of(event)
     targets: list[tuple[str, int]] = []
     projects: list[int] = []
     groups: list[int] = []
@@ -212,10 +202,15 @@ def _enqueue_webhooks(
     hooks = session.scalars(
         select(Webhook).where(Webhook.active.is_(True), or_(*conditions)).order_by(Webhook.id)
     ).all()
+    summary: str | None = None
     for hook in hooks:
         wanted = [t.strip() for t in hook.event_types.split(",") if t.strip()]
         if wanted and event.event_type not in wanted:
             continue
+        if summary is None:
+            # Told as anyone would see it: webhooks are public.
+            names = describing.load_names(session, actor=ANONYMOUS, rows=[event])
+            summary = describing.summary(event, names, describing.subject_of(session, event))
         key = f"webhook:{hook.id}:event:{event.id}"
         outbox.enqueue(
             session,
@@ -238,6 +233,9 @@ def _enqueue_webhooks(
                     "board_id": event.board_id,
                     "project_ids": list(projects),
                     "event_info": info,
+                    # A sentence for people (chat channels, logs); the
+                    # fields above are for programs.
+                    "summary": summary,
                 },
             },
         )

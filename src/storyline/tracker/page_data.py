@@ -43,6 +43,8 @@ EVENTS_PER_PAGE = 50
 DASHBOARD_TASKS = 100
 DASHBOARD_STORIES = 10
 DASHBOARD_EVENTS = 20
+# The most recent events a worklist's or board's page shows.
+HISTORY_EVENTS = 20
 # Branches and milestones offered in a task's inline editor: a project has a
 # handful; the bound keeps a project with thousands of autocreated branches
 # from making every story page heavy.
@@ -66,6 +68,10 @@ class Names:
         if user is None:
             return f"user {user_id}"
         return user.full_name or f"user {user_id}"
+
+    def story_title(self, story_id: int) -> str | None:
+        story = self.stories.get(story_id)
+        return story.title if story is not None else None
 
 
 def _ids(values: Iterable[int | None]) -> set[int]:
@@ -130,26 +136,34 @@ def event_info(event: Event) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
+def describe_event(event: Event, names: Names) -> str:
+    """One sentence for a timeline event, without its author (the registry's)."""
+    what = event_types.describe(event.event_type, event_info(event), names)
+    # A kind this server doesn't know (written by a newer version): its name.
+    return what or event.event_type.replace("_", " ")
+
+
 def _event_user_ids(events: Iterable[Event]) -> set[int]:
+    """The authors, and the people the events' sentences name."""
     ids: set[int] = set()
     for event in events:
         if event.author_id is not None:
             ids.add(event.author_id)
-        info = event_info(event)
-        for key in ("old_assignee_id", "new_assignee_id"):
-            if isinstance(info.get(key), int):
-                ids.add(info[key])
+        kind = event_types.REGISTRY.get(event.event_type)
+        if kind is not None:
+            ids.update(kind.user_ids(event_info(event)))
     return ids
 
 
 def _event_story_ids(events: Iterable[Event]) -> set[int]:
+    """The events' stories, and the other stories their sentences name."""
     ids: set[int] = set()
     for event in events:
         if event.story_id is not None:
             ids.add(event.story_id)
-        other = event_info(event).get("other_story_id")
-        if isinstance(other, int):
-            ids.add(other)
+        kind = event_types.REGISTRY.get(event.event_type)
+        if kind is not None:
+            ids.update(kind.story_ids(event_info(event)))
     return ids
 
 
@@ -272,13 +286,7 @@ class StoryPage:
 
 # The story timeline's types: comments have their own section, and worklist
 # and board events belong to no story.
-TIMELINE_TYPES = tuple(
-    sorted(
-        t
-        for t in event_types.ALL
-        if t != event_types.USER_COMMENT and not t.startswith(("worklist_", "board_"))
-    )
-)
+TIMELINE_TYPES = event_types.STORY_TIMELINE
 
 
 def story_page(
@@ -427,6 +435,36 @@ def dashboard(session: Session, *, actor: Actor) -> Dashboard:
         visible_stories_by_id(session, actor=actor, story_ids=_event_story_ids(activity))
     )
     return Dashboard(by_status, created, following, list(activity), names)
+
+
+# The history of a worklist or a board
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    event: Event
+    author: str
+    text: str
+
+
+def history(session: Session, *, actor: Actor, filters: EventFilter) -> list[HistoryLine]:
+    """The latest events of a worklist or board, told, newest first."""
+    events = event_service.list_events(
+        session,
+        actor=actor,
+        filters=filters,
+        page=PageRequest(limit=HISTORY_EVENTS, sort_field="id", sort_dir="desc", count=False),
+    ).items
+    names = load_names(
+        session,
+        actor=actor,
+        user_ids=_event_user_ids(events),
+        story_ids=_event_story_ids(events),
+    )
+    return [
+        HistoryLine(e, names.user(e.author_id) or "Someone", describe_event(e, names))
+        for e in events
+    ]
 
 
 def recent_stories(session: Session, *, actor: Actor, limit: int) -> Page[StoryView]:

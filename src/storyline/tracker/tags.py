@@ -229,7 +229,8 @@ def add_story_tags(session: Session, *, actor: Actor, story_id: int, names: Sequ
 def remove_story_tags(
     session: Session, *, actor: Actor, story_id: int, names: Sequence[str]
 ) -> Story:
-    """Untag a story; names it doesn't carry are ignored. Records `tags_removed`."""
+    """Untag a story; names it doesn't carry are ignored. Records `tags_deleted`
+    (StoryBoard's name)."""
     user_id = require_user(actor)
     story = get_story(session, actor=actor, story_id=story_id)
     wanted = _check_names(names)
@@ -250,7 +251,7 @@ def remove_story_tags(
         )
         timeline.record(
             session,
-            event_type=events.TAGS_REMOVED,
+            event_type=events.TAGS_DELETED,
             author_id=user_id,
             story_id=story.id,
             info={"story_title": story.title, "tags": [name for _, name in rows]},

@@ -27,20 +27,8 @@ PAGE_SIZE_MIN, PAGE_SIZE_MAX = 5, 100
 # StoryBoard's webclient kept one boolean per event type, "display_events_<type>".
 EVENT_PREFIX = "display_events_"
 # The events a story's timeline shows, in the order the form lists them.
-TIMELINE_EVENTS: tuple[tuple[str, str], ...] = (
-    (events.USER_COMMENT, "Comments"),
-    (events.COMMENT_EDITED, "Comment edits"),
-    (events.STORY_CREATED, "Story created"),
-    (events.STORY_DETAILS_CHANGED, "Story details changed"),
-    (events.STORY_PRIVACY_CHANGED, "Privacy changed"),
-    (events.TAGS_ADDED, "Tags added"),
-    (events.TAGS_REMOVED, "Tags removed"),
-    (events.TASK_CREATED, "Task created"),
-    (events.TASK_DETAILS_CHANGED, "Task details changed"),
-    (events.TASK_STATUS_CHANGED, "Task status changed"),
-    (events.TASK_PRIORITY_CHANGED, "Task priority changed"),
-    (events.TASK_ASSIGNEE_CHANGED, "Task assignee changed"),
-    (events.TASK_DELETED, "Task deleted"),
+TIMELINE_EVENTS: tuple[tuple[str, str], ...] = tuple(
+    (name, kind.label) for name, kind in events.REGISTRY.items() if kind.subject == events.STORY
 )
 # The notifications service reads these (StoryBoard's names).
 EMAIL_ENABLE = "plugin_email_enable"

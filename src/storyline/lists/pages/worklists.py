@@ -26,6 +26,7 @@ from storyline.domain.statuses import TASK_STATUSES
 from storyline.errors import Conflict, InvalidInput, NotFound, StorylineError
 from storyline.kernel.access import due_date_visibility
 from storyline.kernel.paging import PageRequest
+from storyline.kernel.timeline import EventFilter
 from storyline.kernel.validation import validate
 from storyline.lists import boards as board_service
 from storyline.lists import worklists as service
@@ -40,7 +41,7 @@ from storyline.lists.worklists import (
     WorklistIn,
     WorklistQuery,
 )
-from storyline.tracker.page_data import Names, load_names
+from storyline.tracker.page_data import Names, history, load_names
 from storyline.web.listing import Pager, errors_by_field, page_number, page_size, parse_user_ref
 from storyline.web.rendering import (
     PageRoute,
@@ -256,9 +257,10 @@ def _worklist_page(
         cards = _cards(session, ctx, items.items, names)
         message = _moved_message(cards, moved)
         pager = Pager(number, size, items.total, len(items.items), ctx.request)
+        events = history(session, actor=ctx.actor, filters=EventFilter(worklist_id=worklist_id))
         return render(
             ctx, "lists/worklist.html", status=status, view=view, worklist=view.worklist,
-            cards=cards, pager=pager, names=names,
+            cards=cards, pager=pager, names=names, history=events,
             can_move=bool(mine & {OWNER, MOVER}) and not view.worklist.automatic,
             can_edit=OWNER in mine, lane_of=lane_of, message=message,
             forms=forms or WorklistForms(), story_fields=sorted(STORY_CRITERIA),
@@ -624,9 +626,10 @@ def _board_page(
             for lane in view.lanes
         ]
         mine = board_service.board_roles(session, actor=ctx.actor, board_id=board_id)
+        events = history(session, actor=ctx.actor, filters=EventFilter(board_id=board_id))
         return render(
             ctx, "lists/board.html", status=400 if errors else 200, view=view,
-            board=view.board, lanes=lanes, names=names, can_move=bool(mine),
+            board=view.board, lanes=lanes, names=names, can_move=bool(mine), history=events,
             can_edit=OWNER in mine, message=_moved_message(cards, moved),
             total=sum(lane.total for lane in lanes), errors=errors or {}, values=values or {},
             back=f"/boards/{board_id}",

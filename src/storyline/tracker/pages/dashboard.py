@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from storyline.tracker import page_data as pages
-from storyline.tracker.pages.common import describe_event
+from storyline.tracker.page_data import describe_event
 from storyline.web.panels import DASHBOARD, render_slot
 from storyline.web.rendering import PageRoute, render
 from storyline.web.security import PageDep

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from storyline.accounts import preferences
 from storyline.accounts import teams as team_service
+from storyline.domain import events as event_types
 from storyline.domain.statuses import TASK_STATUSES
 from storyline.errors import (
     Conflict,
@@ -41,8 +42,7 @@ from storyline.tracker import tags as tag_service
 from storyline.tracker import tasks as task_service
 from storyline.tracker.comments import CommentIn
 from storyline.tracker.models import Task
-from storyline.tracker.page_data import TIMELINE_TYPES
-from storyline.tracker.pages.common import describe_event
+from storyline.tracker.page_data import TIMELINE_TYPES, describe_event
 from storyline.tracker.stories import STORY_TYPE_BUG, STORY_TYPE_FEATURE, StoryIn
 from storyline.tracker.story_links import LINK_KINDS, StoryLinkIn
 from storyline.tracker.tasks import TaskIn
@@ -130,6 +130,7 @@ def _story_page(
             comment_html={c.id: Markup(markdown.render(c.content)) for c in data.comments.items},
             timeline=timeline,
             timeline_types=TIMELINE_TYPES,
+            type_labels={name: kind.label for name, kind in event_types.REGISTRY.items()},
             shown_types=shown_types,
             events_page=events_page,
             comments_page=comments_page,
