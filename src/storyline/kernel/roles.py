@@ -26,7 +26,7 @@ NotFound from the object's loader before any role is asked about.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Select, delete, select, union
 from sqlalchemy.orm import Session
@@ -60,6 +60,16 @@ def holders(
         for object_id, role, user_id in rows:
             result[object_id][role].append(user_id)
     return result
+
+
+def objects_held(spec: RoleSpec, user_id: int, roles: Collection[str] | None = None) -> Select[Any]:
+    """Ids of the objects `user_id` is granted one of `roles` (any, by
+    default) on: the "mine" filters of list endpoints. Own grants only, as
+    StoryBoard's `user_id` filters list them."""
+    stmt = select(spec.object_column).where(spec.user_column == user_id)
+    if roles is not None:
+        stmt = stmt.where(spec.role_column.in_(roles))
+    return stmt
 
 
 def _role_rows(spec: RoleSpec, user_id: int, object_ids: Any) -> list[Select[Any]]:
@@ -254,6 +264,30 @@ def replace(
     return added, removed
 
 
+def replace_sent(
+    session: Session,
+    spec: RoleSpec,
+    *,
+    object_id: int,
+    changes: Mapping[str, Any],
+    data: Any,
+    author_id: int,
+) -> None:
+    """Replace the holders of each role whose request field (`owners`,
+    `users`) was sent with the object: a `PUT` of the object itself."""
+    for role in spec.roles:
+        field = spec.field(role)
+        if field in changes:
+            replace(
+                session,
+                spec,
+                object_id=object_id,
+                role=role,
+                user_ids=getattr(data, field),
+                author_id=author_id,
+            )
+
+
 def update(
     session: Session,
     spec: RoleSpec,
@@ -281,7 +315,72 @@ def update(
     )
 
 
+# The permission endpoints' services (StoryBoard's `/permissions`)
+
+
+class Loader(Protocol):
+    """Loads an object through the gate (NotFound when the actor may not see it)."""
+
+    def __call__(
+        self, session: Session, *, actor: Actor, object_id: int, for_update: bool = False
+    ) -> Any: ...
+
+
+def my_codenames(
+    session: Session, spec: RoleSpec, *, actor: Actor, object_id: int, load: Loader
+) -> list[str]:
+    """`GET …/permissions`: what the actor may do with a visible object."""
+    load(session, actor=actor, object_id=object_id)
+    return codenames(session, spec, actor=actor, object_id=object_id)
+
+
+def change(
+    session: Session,
+    spec: RoleSpec,
+    *,
+    actor: Actor,
+    object_id: int,
+    load: Loader,
+    body: Mapping[str, Any],
+    how: Literal["add", "replace", "remove"],
+) -> str:
+    """`POST`, `PUT` and `DELETE …/permissions`: add users to a codename's
+    holders, make them its only holders, or take them away. Only owners
+    may; the object keeps one owner. Answers the codename."""
+    require_user(actor)
+    load(session, actor=actor, object_id=object_id, for_update=True)
+    user_id = require(
+        session, spec, actor=actor, object_id=object_id, role=spec.owner, to="change it"
+    )
+    codename = body.get("codename")
+    role = role_of(spec, codename)
+    users = parse_users(body.get("users", []))
+    if how == "replace":
+        replace(
+            session,
+            spec,
+            object_id=object_id,
+            role=role,
+            user_ids=users,
+            author_id=user_id,
+            field="users",
+        )
+    else:
+        update(
+            session,
+            spec,
+            object_id=object_id,
+            role=role,
+            author_id=user_id,
+            add=users if how == "add" else (),
+            remove=users if how == "remove" else (),
+        )
+    return str(codename)
+
+
 __all__ = [
+    "Loader",
+    "change",
     "check_users",
     "codenames",
     "grant_new",
@@ -290,8 +389,11 @@ __all__ = [
     "holders_among",
     "holds",
     "id_list",
+    "my_codenames",
+    "objects_held",
     "parse_users",
     "replace",
+    "replace_sent",
     "require",
     "role_of",
     "roles_of",
