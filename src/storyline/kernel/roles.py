@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Select, delete, select, union
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,7 @@ from storyline.kernel import timeline
 from storyline.kernel.access import Actor, require_user
 from storyline.kernel.grants import holders_among, holds
 from storyline.kernel.schema import RoleSpec
+from storyline.kernel.validation import Id
 
 # Reading
 
@@ -146,6 +148,19 @@ def id_list(value: Any) -> Any:
     return [item.get("id") if isinstance(item, dict) else item for item in value]
 
 
+class HoldersIn(BaseModel):
+    """The holders sent with an object when it is created or changed
+    (StoryBoard's `owners` and `users`): what `grant_new` and
+    `replace_sent` take. The input of every object with roles extends it."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    owners: list[Id] = Field(default_factory=list)
+    users: list[Id] = Field(default_factory=list)
+
+    _user_ids = field_validator("owners", "users", mode="before")(id_list)
+
+
 def parse_users(raw: Any, field: str = "users") -> list[int]:
     """User ids from a permission body: a list of ids or users, or text."""
     if isinstance(raw, str):
@@ -215,14 +230,14 @@ def grant_new(
     *,
     object_id: int,
     creator_id: int,
-    grants: Mapping[str, Sequence[int]],
+    data: HoldersIn,
 ) -> None:
-    """The first holders of a new object: `grants` by request field (`owners`,
-    `users`), the creator always among the owners. No timeline event: the
-    object's own creation event stands for it."""
+    """The first holders of a new object, as sent with it (`owners`, `users`),
+    the creator always among the owners. No timeline event: the object's own
+    creation event stands for it."""
     for role in spec.roles:
         field = spec.field(role)
-        wanted = list(grants.get(field, ()))
+        wanted = list(getattr(data, field))
         if role == spec.owner:
             wanted = [creator_id, *wanted]
         _set(session, spec, object_id, role, check_users(session, wanted, field))
@@ -270,7 +285,7 @@ def replace_sent(
     *,
     object_id: int,
     changes: Mapping[str, Any],
-    data: Any,
+    data: HoldersIn,
     author_id: int,
 ) -> None:
     """Replace the holders of each role whose request field (`owners`,
@@ -379,6 +394,7 @@ def change(
 
 
 __all__ = [
+    "HoldersIn",
     "Loader",
     "change",
     "check_users",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from storyline.kernel.validation import Id, validate
 from storyline.lists import worklists as lists
 from storyline.lists.common import (
     ITEM_TYPES,
+    ListIn,
     apply_details,
     changed_details,
     check_project,
@@ -70,19 +71,9 @@ class LaneIn(BaseModel):
     worklist: LaneWorklistIn | None = None
 
 
-class BoardIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    title: str = Field(min_length=1, max_length=255)
+class BoardIn(ListIn):
     description: str | None = None
-    project_id: Id | None = None
-    private: bool = False
-    archived: bool = False
-    owners: list[Id] = Field(default_factory=list)
-    users: list[Id] = Field(default_factory=list)
     lanes: list[LaneIn] = Field(default_factory=list, max_length=100)
-
-    _user_ids = field_validator("owners", "users", mode="before")(roles.id_list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -322,7 +313,7 @@ def create_board(session: Session, *, actor: Actor, data: BoardIn) -> BoardView:
         BOARD_ROLES,
         object_id=board.id,
         creator_id=user_id,
-        grants={"owners": data.owners, "users": data.users},
+        data=data,
     )
     _apply_lanes(session, actor=actor, board=board, lanes=data.lanes)
     timeline.record(

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,11 +16,21 @@ from storyline.errors import InvalidInput, NotFound
 from storyline.kernel import roles, timeline
 from storyline.kernel.access import Actor, worklist_visibility
 from storyline.kernel.schema import utcnow
+from storyline.kernel.validation import Id
 from storyline.lists.models import MOVER, OWNER, WORKLIST_ROLES, Board, Worklist, WorklistItem
 from storyline.tracker.models import Project, Story, Task
 from storyline.tracker.stories import StoryView, load_story_views
 
 ITEM_TYPES = ("story", "task")
+
+
+class ListIn(roles.HoldersIn):
+    """What a worklist and a board are both made of, as clients send it."""
+
+    title: str = Field(min_length=1, max_length=255)
+    project_id: Id | None = None
+    private: bool = False
+    archived: bool = False
 
 
 def get_worklist(

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -41,19 +41,13 @@ DUE_DATE_SORT = {
 }
 
 
-class DueDateIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
+class DueDateIn(roles.HoldersIn):
     name: str = Field(min_length=1, max_length=255)
     date: dt.datetime
     private: bool = False
-    owners: list[Id] = Field(default_factory=list)
-    users: list[Id] = Field(default_factory=list)
     # Used by POST and PUT to add the date to a board or a worklist.
     board_id: Id | None = None
     worklist_id: Id | None = None
-
-    _user_ids = field_validator("owners", "users", mode="before")(roles.id_list)
 
     @field_validator("date")
     @classmethod
@@ -184,7 +178,7 @@ def create_due_date(session: Session, *, actor: Actor, data: DueDateIn) -> DueDa
         DUE_DATE_ROLES,
         object_id=due.id,
         creator_id=user_id,
-        grants={"owners": data.owners, "users": data.users},
+        data=data,
     )
     _attach(session, actor, due, data)
     return get_due_date(session, actor=actor, due_date_id=due.id)

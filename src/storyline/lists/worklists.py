@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
@@ -23,12 +23,13 @@ from storyline.kernel import roles, subscriptions, timeline
 from storyline.kernel.access import Actor, require_user, worklist_visibility
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
-from storyline.kernel.validation import Id, validate
+from storyline.kernel.validation import validate
 from storyline.lists import automatic, items
 from storyline.lists.automatic import FilterIn, Filters
 from storyline.lists.common import (
     ITEM_TYPES,
     ItemView,
+    ListIn,
     apply_details,
     changed_details,
     check_project,
@@ -55,19 +56,9 @@ WORKLIST_SORT = {
 }
 
 
-class WorklistIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    title: str = Field(min_length=1, max_length=255)
-    project_id: Id | None = None
-    private: bool = False
-    archived: bool = False
+class WorklistIn(ListIn):
     automatic: bool = False
-    owners: list[Id] = Field(default_factory=list)
-    users: list[Id] = Field(default_factory=list)
     filters: list[FilterIn] = Field(default_factory=list, max_length=20)
-
-    _user_ids = field_validator("owners", "users", mode="before")(roles.id_list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,7 +213,7 @@ def create_worklist(
         WORKLIST_ROLES,
         object_id=worklist.id,
         creator_id=user_id,
-        grants={"owners": data.owners, "users": data.users},
+        data=data,
     )
     if data.automatic:
         automatic.check_filters(data.filters)
