@@ -155,7 +155,8 @@ class RoleSpec:
     table: type[RoleGrant]
     object_key: str
     codenames: Mapping[str, str]
-    # Recorded on the object's timeline when its role holders change.
+    # Recorded on the object's timeline when its role holders change; the
+    # timeline must then have a column named like `object_key`.
     event_type: str | None = None
     fields: tuple[str, ...] = ("owners", "users")
     # How a person holds roles here without a grant of this kind.

@@ -1,8 +1,9 @@
-"""Worklists and boards: browse them, read one, and change its items.
+"""Worklists: browse them, read one, and change its items; and the card
+move handler that the board pages post to as well.
 
-Every change calls the services the API uses (worklists.add_item,
-move_item, remove_item; boards.update_board ...), so the rules about who may
-move what, and how ordering and locking work, exist once.
+Every change calls the services the API uses (items.add_item, move_item,
+remove_item; worklists.update_worklist ...), so the rules about who may move
+what, and how ordering and locking work, exist once.
 
 Moving works three ways, all through one form handler: SortableJS drag and
 drop (static/boards.js posts the card's new rank with the CSRF header and
