@@ -118,10 +118,6 @@ def get_board(session: Session, *, actor: Actor, board_id: int, for_update: bool
     return board
 
 
-def board_roles(session: Session, *, actor: Actor, board_id: int) -> set[str]:
-    return roles.roles_of(session, BOARD_ROLES, actor=actor, object_id=board_id)
-
-
 def load_board(
     session: Session, *, actor: Actor, object_id: int, for_update: bool = False
 ) -> Board:
