@@ -3,7 +3,7 @@
 
 Builds, in a scratch database (a SQLite file, and/or a PostgreSQL database
 dropped afterwards), a board with two lanes, the stories and the cards
-(bulk inserts), then moves cards through `worklists.move_item` -- the service
+(bulk inserts), then moves cards through `items.move_item` -- the service
 the API and the pages call -- one write unit of work per move, as a request
 does: within the lane to a random rank, and to a random rank of the other
 lane. Prints the median, the 95th percentile and the statements per move at
@@ -36,7 +36,7 @@ from storyline.config import Settings
 from storyline.kernel import migrate
 from storyline.kernel.access import Actor
 from storyline.lists import boards
-from storyline.lists import worklists as lists
+from storyline.lists import items as lane_items
 from storyline.lists.models import WorklistItem
 from storyline.tracker.models import Story
 
@@ -86,7 +86,7 @@ def build_board(container: Any, actor: Actor, cards: int) -> tuple[list[int], li
         for index, lane in enumerate(lanes):
             for rank, story_id in enumerate(ids[index * cards : (index + 1) * cards]):
                 rows.append(
-                    {"list_id": lane, "story_id": story_id, "sort_key": (rank + 1) * lists.GAP}
+                    {"list_id": lane, "story_id": story_id, "sort_key": (rank + 1) * lane_items.GAP}
                 )
         session.execute(insert(WorklistItem), rows)
         items = list(
@@ -119,7 +119,7 @@ def time_moves(
                 current = session.scalar(
                     select(WorklistItem.list_id).where(WorklistItem.id == item)
                 )
-                lists.move_item(
+                lane_items.move_item(
                     session, actor=actor, worklist_id=target or current, item_id=item,
                     list_position=rank, list_id=target,
                 )  # fmt: skip

@@ -6,9 +6,9 @@ Every visibility decision is made here and nowhere else:
   (`story_visibility`); what hangs off a story (tasks, comments, tags, links,
   events, worklist cards) is visible exactly when its story is;
 - **worklists, boards and due dates** are public, or private and visible to
-  those who hold a role on them (`storyline.kernel.schema.RoleSpec`); a
-  worklist that is a lane of a board is also visible to the board's role
-  holders;
+  those who hold a role on them, directly or through a parent object
+  (`storyline.kernel.grants`; a worklist that is a lane of a board is
+  visible to the board's role holders, as `WORKLIST_ROLES` declares);
 - **events** follow what they belong to (`event_visibility`);
 - **fan-out**: `readers()` answers, of many users at once, those who may see
   one thing, with the same rules, for notifications and feeds;
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from storyline.accounts.models import TeamMembership, User
 from storyline.errors import NotAuthenticated, NotFound, PermissionDenied
+from storyline.kernel.grants import holders_among, holds
 from storyline.kernel.models import Event
 from storyline.kernel.schema import RoleSpec
 from storyline.lists.models import (
@@ -41,7 +42,6 @@ from storyline.lists.models import (
     DUE_DATE_ROLES,
     WORKLIST_ROLES,
     Board,
-    BoardLane,
     DueDate,
     Worklist,
     WorklistItem,
@@ -214,33 +214,21 @@ def item_visibility(actor: Actor) -> ColumnElement[bool]:
 # Things guarded by roles: worklists, boards, due dates
 
 
-def _holds_role(actor: Actor, spec: RoleSpec, object_id: Any) -> ColumnElement[bool]:
-    return exists().where(spec.object_column == object_id, spec.user_column == actor.user_id)
-
-
 def _role_visibility(actor: Actor, spec: RoleSpec, model: Any) -> ColumnElement[bool]:
+    """Public, or held by the actor, directly or as the spec inherits."""
     if actor.is_superuser:
         return true()
     public: ColumnElement[bool] = model.private.is_(False)
     if actor.user_id is None:
         return public
-    return or_(public, _holds_role(actor, spec, model.id))
+    return or_(public, holds(spec, actor.user_id, model.id))
 
 
 def worklist_visibility(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause on `Worklist` keeping the lists `actor` may see: public
     ones, and private ones they hold a role on, directly or through a board
-    the list is a lane of."""
-    if actor.is_superuser:
-        return true()
-    if actor.user_id is None:
-        return Worklist.private.is_(False)
-    through_board = exists().where(
-        BoardLane.list_id == Worklist.id,
-        BOARD_ROLES.object_column == BoardLane.board_id,
-        BOARD_ROLES.user_column == actor.user_id,
-    )
-    return or_(_role_visibility(actor, WORKLIST_ROLES, Worklist), through_board)
+    the list is a lane of (`WORKLIST_ROLES.inherit`)."""
+    return _role_visibility(actor, WORKLIST_ROLES, Worklist)
 
 
 def board_visibility(actor: Actor) -> ColumnElement[bool]:
@@ -358,12 +346,7 @@ def _private_readers(session: Session, kind: str, object_id: int, users: set[int
         )
         return allowed
     spec = {"worklist": WORKLIST_ROLES, "board": BOARD_ROLES, "due_date": DUE_DATE_ROLES}[kind]
-    allowed |= _role_holders(session, spec, [object_id], users)
-    if kind == "worklist":
-        boards = list(
-            session.scalars(select(BoardLane.board_id).where(BoardLane.list_id == object_id))
-        )
-        allowed |= _role_holders(session, BOARD_ROLES, boards, users)
+    allowed |= holders_among(session, spec, [object_id], users)
     return allowed
 
 
@@ -384,20 +367,6 @@ def _private_flag(session: Session, kind: str, object_id: int) -> bool | None:
 def _superusers(session: Session, users: set[int]) -> set[int]:
     return set(
         session.scalars(select(User.id).where(User.id.in_(users), User.is_superuser.is_(True)))
-    )
-
-
-def _role_holders(
-    session: Session, spec: RoleSpec, object_ids: list[int], users: set[int]
-) -> set[int]:
-    if not object_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(spec.user_column).where(
-                spec.object_column.in_(object_ids), spec.user_column.in_(users)
-            )
-        )
     )
 
 

@@ -110,13 +110,43 @@ def role_table_args(table: str) -> tuple[Index]:
 
 
 @dataclass(frozen=True)
+class RoleInheritance:
+    """Holders of a parent object's roles hold the same roles on its children.
+
+    `link` is the table joining the two (`BoardLane` joins a board to the
+    worklists that are its lanes): its `child_key` column names the child,
+    its `parent_key` column the parent whose roles are inherited. The
+    parent's roles carry the child's names (a board's owner is an owner of
+    each of its lanes). Inherited roles let a person see and change the
+    child; they are not listed among the child's own holders.
+    """
+
+    parent: RoleSpec
+    link: type[Any]
+    child_key: str
+    parent_key: str
+
+    @property
+    def child_column(self) -> ColumnElement[int]:
+        column: ColumnElement[int] = getattr(self.link, self.child_key)
+        return column
+
+    @property
+    def parent_column(self) -> ColumnElement[int]:
+        column: ColumnElement[int] = getattr(self.link, self.parent_key)
+        return column
+
+
+@dataclass(frozen=True)
 class RoleSpec:
     """The roles one kind of object has, declared once by its subsystem.
 
     `codenames` maps StoryBoard's permission codenames (what the
     `/permissions` endpoints speak) to roles, the owner's first: owners may
     do everything the other roles may, change the object and its roles, and
-    an object always keeps at least one owner.
+    an object always keeps at least one owner. `fields` names, in the same
+    order, the request fields that carry each role's holders when the object
+    itself is created or changed (StoryBoard's `owners` and `users`).
     """
 
     kind: str
@@ -125,8 +155,12 @@ class RoleSpec:
     table: type[RoleGrant]
     object_key: str
     codenames: Mapping[str, str]
-    # Recorded on the object's timeline when its role holders change.
+    # Recorded on the object's timeline when its role holders change; the
+    # timeline must then have a column named like `object_key`.
     event_type: str | None = None
+    fields: tuple[str, ...] = ("owners", "users")
+    # How a person holds roles here without a grant of this kind.
+    inherit: RoleInheritance | None = None
 
     # Typed as columns: read as class attributes of a mixin, mypy would see
     # the Python value type (int), not the column.
@@ -141,6 +175,11 @@ class RoleSpec:
         return column
 
     @property
+    def role_column(self) -> ColumnElement[str]:
+        column: ColumnElement[str] = getattr(self.table, "role")  # noqa: B009
+        return column
+
+    @property
     def owner(self) -> str:
         return next(iter(self.codenames.values()))
 
@@ -150,3 +189,7 @@ class RoleSpec:
 
     def codename(self, role: str) -> str:
         return next(code for code, held in self.codenames.items() if held == role)
+
+    def field(self, role: str) -> str:
+        """The request field that carries the holders of `role`."""
+        return self.fields[self.roles.index(role)]

@@ -1,6 +1,6 @@
 """Kanban boards: lanes are worklists; cards are their items.
 
-Moving a card is a worklist item move (`worklists.move_item`), so the rules
+Moving a card is a worklist item move (`items.move_item`), so the rules
 for ordering, locking and permissions are written once. A board's owners and
 movers have the same roles on its lanes.
 """
@@ -12,26 +12,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from storyline.domain import events
-from storyline.errors import InvalidInput, NotFound, PermissionDenied
-from storyline.kernel import subscriptions, timeline
+from storyline.errors import InvalidInput, NotFound
+from storyline.kernel import roles, subscriptions, timeline
 from storyline.kernel.access import Actor, board_visibility, require_user
 from storyline.kernel.paging import Page, PageRequest, paginate
-from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
 from storyline.kernel.validation import Id, validate
 from storyline.lists import worklists as lists
+from storyline.lists.common import (
+    ITEM_TYPES,
+    ListIn,
+    apply_details,
+    changed_details,
+    check_project,
+    get_worklist,
+    require_owner,
+)
 from storyline.lists.models import (
+    BOARD_ROLES,
     MOVER,
     OWNER,
     Board,
     BoardDueDate,
     BoardLane,
-    BoardPermission,
     DueDate,
     Worklist,
     WorklistItem,
@@ -45,7 +53,6 @@ BOARD_SORT = {
     "creator_id": Board.creator_id,
     "project_id": Board.project_id,
 }
-BOARD_CODENAMES = {"edit_board": OWNER, "move_cards": MOVER}
 
 
 class LaneWorklistIn(BaseModel):
@@ -64,19 +71,9 @@ class LaneIn(BaseModel):
     worklist: LaneWorklistIn | None = None
 
 
-class BoardIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    title: str = Field(min_length=1, max_length=255)
+class BoardIn(ListIn):
     description: str | None = None
-    project_id: Id | None = None
-    private: bool = False
-    archived: bool = False
-    owners: list[Id] = Field(default_factory=list)
-    users: list[Id] = Field(default_factory=list)
     lanes: list[LaneIn] = Field(default_factory=list, max_length=100)
-
-    _user_ids = field_validator("owners", "users", mode="before")(lists._ids)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,7 +89,7 @@ class BoardQuery:
     subscriber_id: int | None = None
 
     def __post_init__(self) -> None:
-        if self.item_type is not None and self.item_type not in lists.ITEM_TYPES:
+        if self.item_type is not None and self.item_type not in ITEM_TYPES:
             raise InvalidInput.field("item_type", "must be story or task")
 
 
@@ -121,39 +118,28 @@ def get_board(session: Session, *, actor: Actor, board_id: int, for_update: bool
     return board
 
 
-def board_roles(session: Session, *, actor: Actor, board_id: int) -> set[str]:
-    if actor.is_superuser:
-        return {OWNER, MOVER}
-    if actor.user_id is None:
-        return set()
-    return set(
-        session.scalars(
-            select(BoardPermission.role).where(
-                BoardPermission.board_id == board_id, BoardPermission.user_id == actor.user_id
-            )
-        )
+def load_board(
+    session: Session, *, actor: Actor, object_id: int, for_update: bool = False
+) -> Board:
+    """The loader the permission endpoints use (`storyline.api.roles`)."""
+    return get_board(session, actor=actor, board_id=object_id, for_update=for_update)
+
+
+def board_of_lane(session: Session, *, actor: Actor, list_id: int) -> Board | None:
+    """A board the actor may see that has the worklist as a lane, if any
+    (the worklist page links back to it)."""
+    stmt = board_query(actor, BoardQuery()).where(
+        Board.id.in_(select(BoardLane.board_id).where(BoardLane.list_id == list_id))
     )
+    return session.scalars(stmt.order_by(Board.id).limit(1)).first()
 
 
-def _require_owner(session: Session, *, actor: Actor, board: Board) -> int:
-    user_id = require_user(actor)
-    if OWNER not in board_roles(session, actor=actor, board_id=board.id):
-        raise PermissionDenied("Only the board's owners may change it.")
-    return user_id
-
-
-def _permission_users(
-    session: Session, board_ids: Sequence[int]
-) -> dict[int, dict[str, list[int]]]:
-    result: dict[int, dict[str, list[int]]] = {bid: {OWNER: [], MOVER: []} for bid in board_ids}
-    if board_ids:
-        for bid, role, uid in session.execute(
-            select(BoardPermission.board_id, BoardPermission.role, BoardPermission.user_id)
-            .where(BoardPermission.board_id.in_(board_ids))
-            .order_by(BoardPermission.user_id)
-        ):
-            result[bid][role].append(uid)
-    return result
+def my_boards(session: Session, *, actor: Actor, limit: int) -> list[Board]:
+    """The actor's unarchived boards, by title (the dashboard)."""
+    if actor.user_id is None:
+        return []
+    stmt = board_query(actor, BoardQuery(user_id=actor.user_id, archived=False))
+    return list(session.scalars(stmt.order_by(Board.title, Board.id).limit(limit)))
 
 
 def board_query(actor: Actor, query: BoardQuery) -> Select[Board]:
@@ -167,11 +153,7 @@ def board_query(actor: Actor, query: BoardQuery) -> Select[Board]:
     if query.archived is not None:
         stmt = stmt.where(Board.archived.is_(query.archived))
     if query.user_id is not None:
-        stmt = stmt.where(
-            Board.id.in_(
-                select(BoardPermission.board_id).where(BoardPermission.user_id == query.user_id)
-            )
-        )
+        stmt = stmt.where(Board.id.in_(roles.objects_held(BOARD_ROLES, query.user_id)))
     item_conditions = []
     if query.story_id is not None:
         item_conditions.append(WorklistItem.story_id == query.story_id)
@@ -203,7 +185,7 @@ def load_board_views(
     item_limit: int | None = None,
 ) -> list[BoardView]:
     ids = [b.id for b in boards]
-    perms = _permission_users(session, ids)
+    perms = roles.holders(session, BOARD_ROLES, ids)
     views = {
         b.id: BoardView(board=b, owners=perms[b.id][OWNER], users=perms[b.id][MOVER])
         for b in boards
@@ -262,33 +244,6 @@ def get_board_view(
     )[0]
 
 
-def _set_roles(session: Session, board_id: int, role: str, user_ids: Sequence[int]) -> bool:
-    current = set(
-        session.scalars(
-            select(BoardPermission.user_id).where(
-                BoardPermission.board_id == board_id, BoardPermission.role == role
-            )
-        )
-    )
-    wanted = set(user_ids)
-    if current == wanted:
-        return False
-    gone = current - wanted
-    if gone:
-        session.execute(
-            delete(BoardPermission).where(
-                BoardPermission.board_id == board_id,
-                BoardPermission.role == role,
-                BoardPermission.user_id.in_(gone),
-            )
-        )
-    session.add_all(
-        BoardPermission(board_id=board_id, user_id=uid, role=role) for uid in wanted - current
-    )
-    session.flush()
-    return True
-
-
 def _apply_lanes(session: Session, *, actor: Actor, board: Board, lanes: Sequence[LaneIn]) -> bool:
     """Make the board's lanes exactly `lanes`, creating new lane worklists;
     answers whether anything changed."""
@@ -313,8 +268,8 @@ def _apply_lanes(session: Session, *, actor: Actor, board: Board, lanes: Sequenc
         else:
             list_id = lane_in.list_id
             if list_id not in existing:
-                worklist = lists.get_worklist(session, actor=actor, worklist_id=list_id)
-                lists.require_owner(session, actor=actor, worklist=worklist)
+                worklist = get_worklist(session, actor=actor, worklist_id=list_id)
+                require_owner(session, actor=actor, worklist=worklist)
         if list_id in wanted:
             raise InvalidInput.field("lanes", f"worklist {list_id} is a lane twice")
         wanted.append(list_id)
@@ -338,9 +293,7 @@ def _apply_lanes(session: Session, *, actor: Actor, board: Board, lanes: Sequenc
 
 def create_board(session: Session, *, actor: Actor, data: BoardIn) -> BoardView:
     user_id = require_user(actor)
-    lists._check_project(session, data.project_id)
-    owners = lists._check_users(session, [user_id, *data.owners], "owners")
-    movers = lists._check_users(session, data.users, "users")
+    check_project(session, data.project_id)
     board = Board(
         title=data.title,
         description=data.description,
@@ -351,8 +304,13 @@ def create_board(session: Session, *, actor: Actor, data: BoardIn) -> BoardView:
     )
     session.add(board)
     session.flush()
-    _set_roles(session, board.id, OWNER, owners)
-    _set_roles(session, board.id, MOVER, movers)
+    roles.grant_new(
+        session,
+        BOARD_ROLES,
+        object_id=board.id,
+        creator_id=user_id,
+        data=data,
+    )
     _apply_lanes(session, actor=actor, board=board, lanes=data.lanes)
     timeline.record(
         session,
@@ -371,30 +329,26 @@ def update_board(
     session: Session, *, actor: Actor, board_id: int, changes: dict[str, Any]
 ) -> BoardView:
     board = get_board(session, actor=actor, board_id=board_id, for_update=True)
-    user_id = _require_owner(session, actor=actor, board=board)
+    user_id = roles.require(
+        session, BOARD_ROLES, actor=actor, object_id=board.id, role=OWNER, to="change it"
+    )
     current = {name: getattr(board, name) for name in _DETAILS}
     data = validate(BoardIn, {**current, **changes})
     if "project_id" in changes:
-        lists._check_project(session, data.project_id)
-    changed = [name for name in _DETAILS if getattr(data, name) != current[name]]
-    for name in changed:
-        setattr(board, name, getattr(data, name))
-        timeline.record(
-            session,
-            event_type=events.BOARD_DETAILS_CHANGED,
-            author_id=user_id,
-            board_id=board.id,
-            info={
-                "board_id": board.id,
-                "board_title": board.title,
-                "field": name,
-                "old_value": current[name],
-                "new_value": getattr(data, name),
-            },
-        )
-    for role, key in ((OWNER, "owners"), (MOVER, "users")):
-        if key in changes:
-            _change_role(session, board, role, getattr(data, key), author_id=user_id)
+        check_project(session, data.project_id)
+    apply_details(
+        session,
+        board,
+        kind="board",
+        event_type=events.BOARD_DETAILS_CHANGED,
+        changed=changed_details(data, current),
+        current=current,
+        data=data,
+        author_id=user_id,
+    )
+    roles.replace_sent(
+        session, BOARD_ROLES, object_id=board.id, changes=changes, data=data, author_id=user_id
+    )
     if "lanes" in changes:
         old_lanes = _lane_summary(session, board.id)
         if _apply_lanes(session, actor=actor, board=board, lanes=data.lanes):
@@ -409,8 +363,6 @@ def update_board(
                     "new": _lane_summary(session, board.id),
                 },
             )
-    if changed:
-        board.updated_at = utcnow()
     session.flush()
     return load_board_views(session, actor=actor, boards=[board], with_items=False)[0]
 
@@ -424,63 +376,9 @@ def _lane_summary(session: Session, board_id: int) -> list[dict[str, int]]:
     ]
 
 
-def _change_role(
-    session: Session, board: Board, role: str, user_ids: Sequence[int], *, author_id: int
-) -> None:
-    wanted = lists._check_users(session, user_ids, "owners" if role == OWNER else "users")
-    if role == OWNER and not wanted:
-        raise InvalidInput.field("owners", "a board needs at least one owner")
-    before = set(_permission_users(session, [board.id])[board.id][role])
-    if _set_roles(session, board.id, role, wanted):
-        codename = next(c for c, r in BOARD_CODENAMES.items() if r == role)
-        timeline.record(
-            session,
-            event_type=events.BOARD_PERMISSIONS_CHANGED,
-            author_id=author_id,
-            board_id=board.id,
-            info={
-                "board_id": board.id,
-                "codename": codename,
-                "added": sorted(set(wanted) - before),
-                "removed": sorted(before - set(wanted)),
-            },
-        )
-
-
 def archive_board(session: Session, *, actor: Actor, board_id: int) -> None:
     """StoryBoard's DELETE archives a board, and its lanes with it."""
     update_board(session, actor=actor, board_id=board_id, changes={"archived": True})
-
-
-def my_permissions(session: Session, *, actor: Actor, board_id: int) -> list[str]:
-    get_board(session, actor=actor, board_id=board_id)
-    mine = board_roles(session, actor=actor, board_id=board_id)
-    if OWNER in mine:
-        # Owners may do everything movers may.
-        mine.add(MOVER)
-    return [codename for codename, role in BOARD_CODENAMES.items() if role in mine]
-
-
-def change_permission(
-    session: Session, *, actor: Actor, board_id: int, body: dict[str, Any], replace: bool
-) -> str:
-    board = get_board(session, actor=actor, board_id=board_id, for_update=True)
-    user_id = _require_owner(session, actor=actor, board=board)
-    codename = body.get("codename")
-    if codename not in BOARD_CODENAMES:
-        raise InvalidInput.field("codename", "must be edit_board or move_cards")
-    role = BOARD_CODENAMES[codename]
-    wanted = lists._user_list(body.get("users", []))
-    if not replace:
-        wanted = sorted(set(wanted) | set(_permission_users(session, [board.id])[board.id][role]))
-    _change_role(session, board, role, wanted, author_id=user_id)
-    return str(codename)
-
-
-def boards_with_lanes(session: Session, list_ids: Sequence[int]) -> set[int]:
-    if not list_ids:
-        return set()
-    return set(session.scalars(select(BoardLane.board_id).where(BoardLane.list_id.in_(list_ids))))
 
 
 def card_count(session: Session, board_id: int) -> int:
@@ -496,4 +394,4 @@ def card_count(session: Session, board_id: int) -> int:
     )
 
 
-__all__ = ["BOARD_CODENAMES", "BoardIn", "BoardQuery", "BoardView", "LaneIn", "LaneView"]
+__all__ = ["BoardIn", "BoardQuery", "BoardView", "LaneIn", "LaneView"]

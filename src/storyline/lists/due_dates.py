@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, delete, func, select
+from pydantic import Field, field_validator
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from storyline.errors import InvalidInput, NotFound, PermissionDenied
+from storyline.errors import NotFound
+from storyline.kernel import roles
 from storyline.kernel.access import Actor, due_date_visibility, require_user
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
 from storyline.kernel.validation import Id, validate
-from storyline.lists import boards, worklists
+from storyline.lists import boards
+from storyline.lists.common import get_worklist, require_mover
 from storyline.lists.models import (
+    BOARD_ROLES,
     DATE_ASSIGNER,
     DATE_OWNER,
+    DUE_DATE_ROLES,
+    MOVER,
     BoardDueDate,
     DueDate,
-    DueDatePermission,
     WorklistDueDate,
     WorklistItem,
 )
@@ -35,22 +39,15 @@ DUE_DATE_SORT = {
     "created_at": DueDate.created_at,
     "updated_at": DueDate.updated_at,
 }
-DUE_DATE_CODENAMES = {"edit_date": DATE_OWNER, "assign_date": DATE_ASSIGNER}
 
 
-class DueDateIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
+class DueDateIn(roles.HoldersIn):
     name: str = Field(min_length=1, max_length=255)
     date: dt.datetime
     private: bool = False
-    owners: list[Id] = Field(default_factory=list)
-    users: list[Id] = Field(default_factory=list)
     # Used by POST and PUT to add the date to a board or a worklist.
     board_id: Id | None = None
     worklist_id: Id | None = None
-
-    _user_ids = field_validator("owners", "users", mode="before")(worklists._ids)
 
     @field_validator("date")
     @classmethod
@@ -99,32 +96,20 @@ def _query(actor: Actor, filters: DueDateFilter) -> Select[DueDate]:
                 )
             )
         )
-    for user_id, roles in (
+    for user_id, held in (
         (filters.user, (DATE_OWNER, DATE_ASSIGNER)),
         (filters.owner, (DATE_OWNER,)),
     ):
         if user_id is not None:
-            stmt = stmt.where(
-                DueDate.id.in_(
-                    select(DueDatePermission.due_date_id).where(
-                        DueDatePermission.user_id == user_id, DueDatePermission.role.in_(roles)
-                    )
-                )
-            )
+            stmt = stmt.where(DueDate.id.in_(roles.objects_held(DUE_DATE_ROLES, user_id, held)))
     return stmt
 
 
 def _views(session: Session, actor: Actor, dates: Sequence[DueDate]) -> list[DueDateView]:
     ids = [d.id for d in dates]
-    perms: dict[int, dict[str, list[int]]] = {i: {DATE_OWNER: [], DATE_ASSIGNER: []} for i in ids}
+    perms = roles.holders(session, DUE_DATE_ROLES, ids)
     counts: dict[int, int] = defaultdict(int)
     if ids:
-        for did, role, uid in session.execute(
-            select(DueDatePermission.due_date_id, DueDatePermission.role, DueDatePermission.user_id)
-            .where(DueDatePermission.due_date_id.in_(ids))
-            .order_by(DueDatePermission.user_id)
-        ):
-            perms[did][role].append(uid)
         for shown, count in session.execute(
             select(WorklistItem.display_due_date, func.count())
             .where(WorklistItem.display_due_date.in_(ids))
@@ -158,42 +143,26 @@ def list_due_dates(
     return Page(items=_views(session, actor, result.items), total=result.total, request=page)
 
 
-def _get(session: Session, actor: Actor, due_date_id: int) -> DueDate:
-    row = session.scalars(
-        select(DueDate).where(DueDate.id == due_date_id, due_date_visibility(actor))
-    ).one_or_none()
-    if row is None:
-        raise NotFound.of("due date", due_date_id)
-    return row
-
-
 def get_due_date(session: Session, *, actor: Actor, due_date_id: int) -> DueDateView:
-    return _views(session, actor, [_get(session, actor, due_date_id)])[0]
-
-
-def _set_role(session: Session, due_date_id: int, role: str, user_ids: Sequence[int]) -> None:
-    session.execute(
-        delete(DueDatePermission).where(
-            DueDatePermission.due_date_id == due_date_id, DueDatePermission.role == role
-        )
-    )
-    session.add_all(
-        DueDatePermission(due_date_id=due_date_id, user_id=uid, role=role)
-        for uid in dict.fromkeys(user_ids)
-    )
-    session.flush()
+    return _views(session, actor, [load_due_date(session, actor=actor, object_id=due_date_id)])[0]
 
 
 def _attach(session: Session, actor: Actor, due: DueDate, data: DueDateIn) -> None:
     if data.board_id is not None:
         board = boards.get_board(session, actor=actor, board_id=data.board_id)
-        if not boards.board_roles(session, actor=actor, board_id=board.id):
-            raise PermissionDenied("Only the board's owners and movers may add due dates to it.")
+        roles.require(
+            session,
+            BOARD_ROLES,
+            actor=actor,
+            object_id=board.id,
+            role=MOVER,
+            to="add due dates to it",
+        )
         if session.get(BoardDueDate, (board.id, due.id)) is None:
             session.add(BoardDueDate(board_id=board.id, due_date_id=due.id))
     if data.worklist_id is not None:
-        worklist = worklists.get_worklist(session, actor=actor, worklist_id=data.worklist_id)
-        worklists.require_mover(session, actor=actor, worklist=worklist)
+        worklist = get_worklist(session, actor=actor, worklist_id=data.worklist_id)
+        require_mover(session, actor=actor, worklist=worklist)
         if session.get(WorklistDueDate, (worklist.id, due.id)) is None:
             session.add(WorklistDueDate(worklist_id=worklist.id, due_date_id=due.id))
     session.flush()
@@ -201,46 +170,56 @@ def _attach(session: Session, actor: Actor, due: DueDate, data: DueDateIn) -> No
 
 def create_due_date(session: Session, *, actor: Actor, data: DueDateIn) -> DueDateView:
     user_id = require_user(actor)
-    owners = worklists._check_users(session, [user_id, *data.owners], "owners")
-    users = worklists._check_users(session, data.users, "users")
     due = DueDate(name=data.name, date=data.date, private=data.private, creator_id=user_id)
     session.add(due)
     session.flush()
-    _set_role(session, due.id, DATE_OWNER, owners)
-    _set_role(session, due.id, DATE_ASSIGNER, users)
+    roles.grant_new(
+        session,
+        DUE_DATE_ROLES,
+        object_id=due.id,
+        creator_id=user_id,
+        data=data,
+    )
     _attach(session, actor, due, data)
     return get_due_date(session, actor=actor, due_date_id=due.id)
 
 
-def _require_owner(session: Session, actor: Actor, due: DueDate) -> None:
-    require_user(actor)
-    if not get_due_date(session, actor=actor, due_date_id=due.id).editable:
-        raise PermissionDenied("Only the due date's owners may change it.")
+def _require_owner(session: Session, actor: Actor, due: DueDate) -> int:
+    return roles.require(
+        session, DUE_DATE_ROLES, actor=actor, object_id=due.id, role=DATE_OWNER, to="change it"
+    )
+
+
+def load_due_date(
+    session: Session, *, actor: Actor, object_id: int, for_update: bool = False
+) -> DueDate:
+    """The loader the permission endpoints use (`storyline.api.roles`)."""
+    stmt = select(DueDate).where(DueDate.id == object_id, due_date_visibility(actor))
+    if for_update:
+        stmt = stmt.with_for_update()
+    due = session.scalars(stmt).one_or_none()
+    if due is None:
+        raise NotFound.of("due date", object_id)
+    return due
 
 
 def update_due_date(
     session: Session, *, actor: Actor, due_date_id: int, changes: dict[str, Any]
 ) -> DueDateView:
-    due = _get(session, actor, due_date_id)
+    due = load_due_date(session, actor=actor, object_id=due_date_id)
     attaching = {k: changes[k] for k in ("board_id", "worklist_id") if changes.get(k) is not None}
     editing = {
         k: v for k, v in changes.items() if k in {"name", "date", "private", "owners", "users"}
     }
-    if editing:
-        _require_owner(session, actor, due)
+    user_id = _require_owner(session, actor, due) if editing else None
     data = validate(
         DueDateIn,
         {"name": due.name, "date": due.date, "private": due.private, **editing, **attaching},
     )
     due.name, due.date, due.private = data.name, data.date, data.private
-    if "owners" in editing:
-        owners = worklists._check_users(session, data.owners, "owners")
-        if not owners:
-            raise InvalidInput.field("owners", "a due date needs at least one owner")
-        _set_role(session, due.id, DATE_OWNER, owners)
-    if "users" in editing:
-        _set_role(
-            session, due.id, DATE_ASSIGNER, worklists._check_users(session, data.users, "users")
+    if user_id is not None:
+        roles.replace_sent(
+            session, DUE_DATE_ROLES, object_id=due.id, changes=editing, data=data, author_id=user_id
         )
     if attaching:
         require_user(actor)
@@ -250,36 +229,16 @@ def update_due_date(
 
 
 def delete_due_date(session: Session, *, actor: Actor, due_date_id: int) -> None:
-    due = _get(session, actor, due_date_id)
+    due = load_due_date(session, actor=actor, object_id=due_date_id)
     _require_owner(session, actor, due)
     session.delete(due)
     session.flush()
 
 
-def my_permissions(session: Session, *, actor: Actor, due_date_id: int) -> list[str]:
-    view = get_due_date(session, actor=actor, due_date_id=due_date_id)
-    result = []
-    if view.editable:
-        result.append("edit_date")
-    if view.assignable:
-        result.append("assign_date")
-    return result
-
-
-def change_permission(
-    session: Session, *, actor: Actor, due_date_id: int, body: dict[str, Any], replace: bool
-) -> str:
-    due = _get(session, actor, due_date_id)
-    _require_owner(session, actor, due)
-    codename = body.get("codename")
-    if codename not in DUE_DATE_CODENAMES:
-        raise InvalidInput.field("codename", "must be edit_date or assign_date")
-    role = DUE_DATE_CODENAMES[codename]
-    wanted = worklists._check_users(session, worklists._user_list(body.get("users", [])), "users")
-    if not replace:
-        view = get_due_date(session, actor=actor, due_date_id=due.id)
-        wanted = sorted(set(wanted) | set(view.owners if role == DATE_OWNER else view.users))
-    if role == DATE_OWNER and not wanted:
-        raise InvalidInput.field("users", "a due date needs at least one owner")
-    _set_role(session, due.id, role, wanted)
-    return str(codename)
+def visible_due_dates(session: Session, *, actor: Actor, ids: Iterable[int]) -> dict[int, DueDate]:
+    """The due dates among `ids` the actor may see, by id (what cards show)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    stmt = select(DueDate).where(DueDate.id.in_(wanted), due_date_visibility(actor))
+    return {due.id: due for due in session.scalars(stmt)}

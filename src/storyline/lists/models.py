@@ -29,6 +29,7 @@ from storyline.kernel.schema import (
     Base,
     IdMixin,
     RoleGrant,
+    RoleInheritance,
     RoleSpec,
     TimestampMixin,
     UTCDateTime,
@@ -215,14 +216,6 @@ class WorklistDueDate(Base):
 
 # Who may do what with worklists, boards and due dates, in StoryBoard's
 # permission codenames (the `/permissions` endpoints).
-WORKLIST_ROLES = RoleSpec(
-    kind="worklist",
-    noun="worklist",
-    table=WorklistPermission,
-    object_key="worklist_id",
-    codenames={"edit_worklist": OWNER, "move_items": MOVER},
-    event_type=events.WORKLIST_PERMISSIONS_CHANGED,
-)
 BOARD_ROLES = RoleSpec(
     kind="board",
     noun="board",
@@ -230,6 +223,19 @@ BOARD_ROLES = RoleSpec(
     object_key="board_id",
     codenames={"edit_board": OWNER, "move_cards": MOVER},
     event_type=events.BOARD_PERMISSIONS_CHANGED,
+)
+# A board's owners and movers are owners and movers of its lanes: a lane is
+# changed, and a private lane seen, by whoever works on the board.
+WORKLIST_ROLES = RoleSpec(
+    kind="worklist",
+    noun="worklist",
+    table=WorklistPermission,
+    object_key="worklist_id",
+    codenames={"edit_worklist": OWNER, "move_items": MOVER},
+    event_type=events.WORKLIST_PERMISSIONS_CHANGED,
+    inherit=RoleInheritance(
+        parent=BOARD_ROLES, link=BoardLane, child_key="list_id", parent_key="board_id"
+    ),
 )
 DUE_DATE_ROLES = RoleSpec(
     kind="due_date",

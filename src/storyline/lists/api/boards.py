@@ -8,10 +8,12 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.roles import mount_permissions
 from storyline.lists import boards as service
 from storyline.lists.api.due_dates import DueDateOut
 from storyline.lists.api.worklists import WorklistOut
 from storyline.lists.boards import BoardIn, BoardQuery, BoardView
+from storyline.lists.models import BOARD_ROLES
 
 router = APIRouter(prefix="/boards", tags=["boards"])
 
@@ -161,26 +163,7 @@ def archive_board(ctx: ContextDep, board_id: int) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/{board_id}/permissions", response_model=list[str])
-def my_permissions(ctx: ContextDep, board_id: int) -> Any:
-    with ctx.db.read() as session:
-        return service.my_permissions(session, actor=ctx.actor, board_id=board_id)
-
-
-@router.post("/{board_id}/permissions", response_model=str)
-def add_permission(ctx: ContextDep, board_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
-    with ctx.db.write() as session:
-        return service.change_permission(
-            session, actor=ctx.actor, board_id=board_id, body=body, replace=False
-        )
-
-
-@router.put("/{board_id}/permissions", response_model=str)
-def set_permission(ctx: ContextDep, board_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
-    with ctx.db.write() as session:
-        return service.change_permission(
-            session, actor=ctx.actor, board_id=board_id, body=body, replace=True
-        )
+mount_permissions(router, spec=BOARD_ROLES, param="board_id", load=service.load_board)
 
 
 __all__ = ["BoardOut", "router"]

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.roles import mount_permissions
 from storyline.lists import due_dates as service
 from storyline.lists.due_dates import DueDateFilter, DueDateIn, DueDateView
-from storyline.lists.models import DueDate
+from storyline.lists.models import DUE_DATE_ROLES, DueDate
 
 router = APIRouter(prefix="/due_dates", tags=["due dates"])
 
@@ -107,30 +108,7 @@ def delete_due_date(ctx: ContextDep, due_date_id: int) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/{due_date_id}/permissions", response_model=list[str])
-def my_permissions(ctx: ContextDep, due_date_id: int) -> Any:
-    with ctx.db.read() as session:
-        return service.my_permissions(session, actor=ctx.actor, due_date_id=due_date_id)
-
-
-@router.post("/{due_date_id}/permissions", response_model=str)
-def add_permission(
-    ctx: ContextDep, due_date_id: int, body: Annotated[dict[str, Any], Body()]
-) -> Any:
-    with ctx.db.write() as session:
-        return service.change_permission(
-            session, actor=ctx.actor, due_date_id=due_date_id, body=body, replace=False
-        )
-
-
-@router.put("/{due_date_id}/permissions", response_model=str)
-def set_permission(
-    ctx: ContextDep, due_date_id: int, body: Annotated[dict[str, Any], Body()]
-) -> Any:
-    with ctx.db.write() as session:
-        return service.change_permission(
-            session, actor=ctx.actor, due_date_id=due_date_id, body=body, replace=True
-        )
+mount_permissions(router, spec=DUE_DATE_ROLES, param="due_date_id", load=service.load_due_date)
 
 
 __all__ = ["DueDateOut", "router"]

@@ -9,10 +9,14 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.roles import mount_permissions
 from storyline.errors import InvalidInput
+from storyline.lists import automatic, items
 from storyline.lists import worklists as service
-from storyline.lists.models import FilterCriterion, WorklistFilter
-from storyline.lists.worklists import FilterIn, ItemView, WorklistIn, WorklistQuery, WorklistView
+from storyline.lists.automatic import FilterIn
+from storyline.lists.common import ItemView
+from storyline.lists.models import WORKLIST_ROLES, FilterCriterion, WorklistFilter
+from storyline.lists.worklists import WorklistIn, WorklistQuery, WorklistView
 from storyline.tracker.api.stories import StoryOut
 from storyline.tracker.api.tasks import TaskOut
 
@@ -212,15 +216,15 @@ def _int_or_none(value: Any, name: str) -> int | None:
 @router.get("/{worklist_id}/items", response_model=list[WorklistItemOut])
 def list_items(ctx: ContextDep, worklist_id: int, paging: PageDep, response: Response) -> Any:
     with ctx.db.read() as session:
-        page = service.list_items(
+        page = items.list_items(
             session,
             actor=ctx.actor,
             worklist_id=worklist_id,
             page=paging.request(ctx.settings, count=False),
         )
-        items = [WorklistItemOut.of(view) for view in page.items]
+        shown = [WorklistItemOut.of(view) for view in page.items]
     set_page_headers(response, page)
-    return items
+    return shown
 
 
 @router.post("/{worklist_id}/items", response_model=WorklistItemOut)
@@ -238,7 +242,7 @@ def add_item(
         raise InvalidInput.field("item_id", "is required")
     kind = _pick(body, "item_type", item_type)
     with ctx.db.write() as session:
-        view = service.add_item(
+        view = items.add_item(
             session,
             actor=ctx.actor,
             worklist_id=worklist_id,
@@ -275,7 +279,7 @@ def _move(
     target = _int_or_none(_pick(body, "list_id", list_id), "list_id")
 
     def work(session: Session) -> WorklistItemOut:
-        view = service.move_item(
+        view = items.move_item(
             session,
             actor=ctx.actor,
             worklist_id=worklist_id,
@@ -315,7 +319,7 @@ def move_item(
 def get_item(ctx: ContextDep, worklist_id: int, item_id: int) -> Any:
     with ctx.db.read() as session:
         return WorklistItemOut.of(
-            service.get_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
+            items.get_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
         )
 
 
@@ -338,7 +342,7 @@ def move_item_by_path(
 @router.delete("/{worklist_id}/items/{item_id}", status_code=204)
 def remove_item(ctx: ContextDep, worklist_id: int, item_id: int) -> Response:
     with ctx.db.write() as session:
-        service.remove_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
+        items.remove_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
     return Response(status_code=204)
 
 
@@ -350,7 +354,7 @@ def list_filters(ctx: ContextDep, worklist_id: int) -> Any:
     with ctx.db.read() as session:
         return [
             FilterOut.of(pair)
-            for pair in service.list_filters(session, actor=ctx.actor, worklist_id=worklist_id)
+            for pair in automatic.list_filters(session, actor=ctx.actor, worklist_id=worklist_id)
         ]
 
 
@@ -358,7 +362,7 @@ def list_filters(ctx: ContextDep, worklist_id: int) -> Any:
 def create_filter(ctx: ContextDep, worklist_id: int, body: FilterIn) -> Any:
     with ctx.db.write() as session:
         return FilterOut.of(
-            service.create_filter(session, actor=ctx.actor, worklist_id=worklist_id, data=body)
+            automatic.create_filter(session, actor=ctx.actor, worklist_id=worklist_id, data=body)
         )
 
 
@@ -366,7 +370,7 @@ def create_filter(ctx: ContextDep, worklist_id: int, body: FilterIn) -> Any:
 def get_filter(ctx: ContextDep, worklist_id: int, filter_id: int) -> Any:
     with ctx.db.read() as session:
         return FilterOut.of(
-            service.get_filter(
+            automatic.get_filter(
                 session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id
             )
         )
@@ -376,7 +380,7 @@ def get_filter(ctx: ContextDep, worklist_id: int, filter_id: int) -> Any:
 def update_filter(ctx: ContextDep, worklist_id: int, filter_id: int, body: FilterIn) -> Any:
     with ctx.db.write() as session:
         return FilterOut.of(
-            service.update_filter(
+            automatic.update_filter(
                 session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id, data=body
             )
         )
@@ -385,39 +389,14 @@ def update_filter(ctx: ContextDep, worklist_id: int, filter_id: int, body: Filte
 @router.delete("/{worklist_id}/filters/{filter_id}", status_code=204)
 def delete_filter(ctx: ContextDep, worklist_id: int, filter_id: int) -> Response:
     with ctx.db.write() as session:
-        service.delete_filter(
+        automatic.delete_filter(
             session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id
         )
     return Response(status_code=204)
 
 
 # Permissions: the caller's codenames; POST adds users, PUT replaces them.
-
-
-@router.get("/{worklist_id}/permissions", response_model=list[str])
-def my_permissions(ctx: ContextDep, worklist_id: int) -> Any:
-    with ctx.db.read() as session:
-        return service.my_permissions(session, actor=ctx.actor, worklist_id=worklist_id)
-
-
-@router.post("/{worklist_id}/permissions", response_model=str)
-def add_permission(
-    ctx: ContextDep, worklist_id: int, body: Annotated[dict[str, Any], Body()]
-) -> Any:
-    with ctx.db.write() as session:
-        return service.change_permission(
-            session, actor=ctx.actor, worklist_id=worklist_id, body=body, replace=False
-        )
-
-
-@router.put("/{worklist_id}/permissions", response_model=str)
-def set_permission(
-    ctx: ContextDep, worklist_id: int, body: Annotated[dict[str, Any], Body()]
-) -> Any:
-    with ctx.db.write() as session:
-        return service.change_permission(
-            session, actor=ctx.actor, worklist_id=worklist_id, body=body, replace=True
-        )
+mount_permissions(router, spec=WORKLIST_ROLES, param="worklist_id", load=service.load_worklist)
 
 
 __all__ = ["FilterOut", "WorklistItemOut", "WorklistOut", "router"]

@@ -1,0 +1,67 @@
+"""StoryBoard's `/permissions` endpoints, for any object with roles.
+
+`GET /v1/{things}/{id}/permissions` answers the codenames the caller may
+exercise (`["edit_worklist", "move_items"]`); `POST` adds the body's users to
+a codename's holders, `PUT` makes them its only holders, both answering the
+codename; `DELETE` takes them away (204). The body is StoryBoard's
+`{"codename": …, "users": [ids]}` (the users also as text, "1,2").
+
+A resource mounts them with `mount_permissions`, naming its spec, its path
+parameter and the service that loads one object through the gate.
+"""
+
+# No `from __future__ import annotations`: the routes' parameter types are
+# built here, per spec, and FastAPI must see them as objects, not as names
+# to look up in this module.
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Response
+
+from storyline.api.deps import Context, ContextDep
+from storyline.kernel import roles
+from storyline.kernel.schema import RoleSpec
+
+PermissionBody = Annotated[dict[str, Any], Body()]
+How = Literal["add", "replace", "remove"]
+
+
+def mount_permissions(router: APIRouter, *, spec: RoleSpec, param: str, load: roles.Loader) -> None:
+    """Add `GET`, `POST`, `PUT` and `DELETE /{param}/permissions` to `router`."""
+    path = f"/{{{param}}}/permissions"
+    ObjectId = Annotated[int, Path(alias=param)]
+
+    def change(ctx: Context, object_id: int, body: dict[str, Any], how: How) -> str:
+        with ctx.db.write() as session:
+            return roles.change(
+                session,
+                spec,
+                actor=ctx.actor,
+                object_id=object_id,
+                load=load,
+                body=body,
+                how=how,
+            )
+
+    @router.get(path, response_model=list[str], name=f"{spec.kind}_permissions")
+    def my_permissions(ctx: ContextDep, object_id: ObjectId) -> Any:
+        with ctx.db.read() as session:
+            return roles.my_codenames(
+                session, spec, actor=ctx.actor, object_id=object_id, load=load
+            )
+
+    @router.post(path, response_model=str, name=f"add_{spec.kind}_permission")
+    def add_permission(ctx: ContextDep, object_id: ObjectId, body: PermissionBody) -> Any:
+        return change(ctx, object_id, body, "add")
+
+    @router.put(path, response_model=str, name=f"set_{spec.kind}_permission")
+    def set_permission(ctx: ContextDep, object_id: ObjectId, body: PermissionBody) -> Any:
+        return change(ctx, object_id, body, "replace")
+
+    @router.delete(path, status_code=204, name=f"remove_{spec.kind}_permission")
+    def remove_permission(ctx: ContextDep, object_id: ObjectId, body: PermissionBody) -> Response:
+        change(ctx, object_id, body, "remove")
+        return Response(status_code=204)
+
+
+__all__ = ["mount_permissions"]
