@@ -13,7 +13,14 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from storyline.errors import InvalidInput, NotFound, PermissionDenied
-from storyline.kernel.access import Actor, due_date_visibility, require_user
+from storyline.kernel.access import (
+    Actor,
+    board_probe,
+    due_date_visibility,
+    item_visibility,
+    require_user,
+    worklist_probe,
+)
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
 from storyline.kernel.validation import Id, validate
@@ -85,11 +92,14 @@ def _query(actor: Actor, filters: DueDateFilter) -> Select[DueDate]:
         stmt = stmt.where(contains(DueDate.name, filters.name))
     if filters.date is not None:
         stmt = stmt.where(DueDate.date == filters.date)
+    # A board or worklist the actor may not see has no due dates for them,
+    # so the filter does not tell whether it exists.
     if filters.board_id is not None:
         stmt = stmt.where(
             DueDate.id.in_(
                 select(BoardDueDate.due_date_id).where(BoardDueDate.board_id == filters.board_id)
-            )
+            ),
+            board_probe(actor, filters.board_id),
         )
     if filters.worklist_id is not None:
         stmt = stmt.where(
@@ -97,7 +107,8 @@ def _query(actor: Actor, filters: DueDateFilter) -> Select[DueDate]:
                 select(WorklistDueDate.due_date_id).where(
                     WorklistDueDate.worklist_id == filters.worklist_id
                 )
-            )
+            ),
+            worklist_probe(actor, filters.worklist_id),
         )
     for user_id, roles in (
         (filters.user, (DATE_OWNER, DATE_ASSIGNER)),
@@ -126,8 +137,14 @@ def _views(session: Session, actor: Actor, dates: Sequence[DueDate]) -> list[Due
         ):
             perms[did][role].append(uid)
         for shown, count in session.execute(
+            # Cards the actor may not see, or on lists they may not see, are
+            # not counted.
             select(WorklistItem.display_due_date, func.count())
-            .where(WorklistItem.display_due_date.in_(ids))
+            .where(
+                WorklistItem.display_due_date.in_(ids),
+                item_visibility(actor),
+                worklist_probe(actor, WorklistItem.list_id),
+            )
             .group_by(WorklistItem.display_due_date)
         ):
             if shown is not None:

@@ -38,6 +38,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from storyline.kernel import subscriptions, timeline
 from storyline.kernel.access import (
     Actor,
+    board_probe,
     item_visibility,
     require_user,
     story_visibility,
@@ -303,26 +304,38 @@ def worklist_query(actor: Actor, query: WorklistQuery) -> Select[Worklist]:
                 )
             )
         )
+    # Only items the actor may see count: a story or task they may not see
+    # matches no list, as if it did not exist.
     if query.story_id is not None:
         stmt = stmt.where(
             Worklist.id.in_(
-                select(WorklistItem.list_id).where(WorklistItem.story_id == query.story_id)
+                select(WorklistItem.list_id).where(
+                    WorklistItem.story_id == query.story_id, item_visibility(actor)
+                )
             )
         )
     if query.task_id is not None:
         stmt = stmt.where(
             Worklist.id.in_(
-                select(WorklistItem.list_id).where(WorklistItem.task_id == query.task_id)
+                select(WorklistItem.list_id).where(
+                    WorklistItem.task_id == query.task_id, item_visibility(actor)
+                )
             )
         )
     if query.item_type is not None:
         column = WorklistItem.story_id if query.item_type == "story" else WorklistItem.task_id
-        stmt = stmt.where(Worklist.id.in_(select(WorklistItem.list_id).where(column.is_not(None))))
+        stmt = stmt.where(
+            Worklist.id.in_(
+                select(WorklistItem.list_id).where(column.is_not(None), item_visibility(actor))
+            )
+        )
     if query.hide_lanes:
         stmt = stmt.where(Worklist.id.not_in(select(BoardLane.list_id)))
     if query.board_id is not None:
+        # The lanes of a board the actor may not see are nobody's business.
         stmt = stmt.where(
-            Worklist.id.in_(select(BoardLane.list_id).where(BoardLane.board_id == query.board_id))
+            Worklist.id.in_(select(BoardLane.list_id).where(BoardLane.board_id == query.board_id)),
+            board_probe(actor, query.board_id),
         )
     if query.subscriber_id is not None:
         stmt = stmt.where(Worklist.id.in_(subscriptions.followed("worklist", query.subscriber_id)))
