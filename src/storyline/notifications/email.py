@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from storyline.accounts.models import User
 from storyline.config import Settings
-from storyline.kernel.access import Actor, story_is_visible
 from storyline.kernel.models import Event
 from storyline.lists.models import Board, Worklist
+from storyline.notifications.feed import is_still_visible
 from storyline.notifications.models import SubscriptionEvent
 from storyline.tracker.models import Comment, Story
 
@@ -173,12 +173,8 @@ def render_event(
     if feed is None:
         raise NothingToSend("the notification was deleted before it was sent")
     user = _recipient(session, recipient_id)
-    if feed.story_id is not None and not story_is_visible(
-        session,
-        actor=Actor(user_id=user.id, is_superuser=user.is_superuser),
-        story_id=feed.story_id,
-    ):
-        raise Undeliverable("the recipient may no longer see the story")
+    if not is_still_visible(session, feed):
+        raise Undeliverable("the recipient may no longer see what changed")
     info = json.loads(feed.event_info) if feed.event_info else {}
     author = session.get(User, feed.author_id) if feed.author_id is not None else None
     subject = _subject_of(session, feed, info)
@@ -243,7 +239,6 @@ def render_digest(
         .where(SubscriptionEvent.id.in_(ids))
         .order_by(SubscriptionEvent.id)
     ).all()
-    actor = Actor(user_id=user.id, is_superuser=user.is_superuser)
     authors = {
         u.id: u
         for u in session.scalars(
@@ -253,9 +248,7 @@ def render_digest(
     groups: dict[str, list[str]] = {}
     links: dict[str, str] = {}
     for row in feed:
-        if row.story_id is not None and not story_is_visible(
-            session, actor=actor, story_id=row.story_id
-        ):
+        if row.subscriber_id != user.id or not is_still_visible(session, row):
             continue
         info = json.loads(row.event_info) if row.event_info else {}
         subject = _subject_of(session, row, info)
