@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from storyline.bootstrap import Container
 from storyline.domain import events
-from storyline.kernel.models import OutboxMessage
+from storyline.kernel.models import OUTBOX_SENT, OutboxMessage
 from storyline.notifications import email
-from storyline.notifications.models import SubscriptionEvent
+from storyline.notifications.models import SubscriptionEvent, WebhookDelivery
+from storyline.notifications.worker import Worker
 from tests.factories import Factory, TestUser
 
 
@@ -220,3 +221,24 @@ def test_feed_follows_worklist_privacy_too(client: TestClient, factory: Factory)
     change = {"private": True}
     _ok(client.put(f"/v1/worklists/{worklist['id']}", json=change, headers=owner.headers))
     assert _ids(client, "/v1/subscription_events", follower) == set()
+
+
+def test_a_queued_webhook_is_not_sent_once_its_story_turned_private(
+    client: TestClient, factory: Factory, container: Container
+) -> None:
+    admin, owner = factory.admin(), factory.user()
+    project = factory.project(admin)
+    hook = {"url": "http://127.0.0.1:9/hook", "project_id": project["id"]}
+    _post(client, "/v1/webhooks", admin, hook)
+    story = factory.story(owner)
+    factory.task(owner, story_id=story["id"], project_id=project["id"])
+    # The story turns private before the worker gets to the queued message.
+    _ok(client.put(f"/v1/stories/{story['id']}", json={"private": True}, headers=owner.headers))
+
+    Worker(container).run_once()
+
+    with container.db.read() as session:
+        assert session.scalars(select(WebhookDelivery)).all() == []
+        queued = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "webhook"))
+        # Finished without a call, like a message whose hook was removed.
+        assert [m.status for m in queued] == [OUTBOX_SENT]
