@@ -235,7 +235,7 @@ def _check_feeds(client: TestClient, container: Container, world: w.World) -> No
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 @settings(
-    max_examples=10,
+    max_examples=8,
     derandomize=True,
     deadline=None,
     # Shrinking rebuilds a database per attempt and can take minutes; the
