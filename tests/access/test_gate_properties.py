@@ -10,6 +10,7 @@ fan-out; and compares each answer with the reference model of `world.py`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from storyline.kernel.access import actor_for, can_see, readers
 from storyline.kernel.schema import Base
 from storyline.notifications.models import SubscriptionEvent
 from tests.access import world as w
+from tests.conftest import PG_ENV
 from tests.factories import Factory, TestUser
 
 Fresh = Callable[[], Any]
@@ -235,7 +237,9 @@ def _check_feeds(client: TestClient, container: Container, world: w.World) -> No
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 @settings(
-    max_examples=8,
+    # Each example is a fresh database and a few hundred requests; on
+    # PostgreSQL (a TRUNCATE per example) fewer keep the module near a minute.
+    max_examples=4 if os.environ.get(PG_ENV) else 8,
     derandomize=True,
     deadline=None,
     # Shrinking rebuilds a database per attempt and can take minutes; the
