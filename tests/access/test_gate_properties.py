@@ -239,7 +239,7 @@ def _check_feeds(client: TestClient, container: Container, world: w.World) -> No
 @settings(
     # Each example is a fresh database and a few hundred requests; on
     # PostgreSQL (a TRUNCATE per example) fewer keep the module near a minute.
-    max_examples=4 if os.environ.get(PG_ENV) else 8,
+    max_examples=6 if os.environ.get(PG_ENV) else 10,
     derandomize=True,
     deadline=None,
     # Shrinking rebuilds a database per attempt and can take minutes; the
