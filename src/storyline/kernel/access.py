@@ -239,6 +239,18 @@ def due_date_visibility(actor: Actor) -> ColumnElement[bool]:
     return _role_visibility(actor, DUE_DATE_ROLES, DueDate)
 
 
+def worklist_probe(actor: Actor, worklist_id: Any) -> ColumnElement[bool]:
+    """True where the worklist `worklist_id` exists and `actor` may see it:
+    for filters that name a worklist, so that a private one matches nothing
+    rather than answer whether it exists."""
+    return exists().where(Worklist.id == worklist_id, worklist_visibility(actor))
+
+
+def board_probe(actor: Actor, board_id: Any) -> ColumnElement[bool]:
+    """True where the board `board_id` exists and `actor` may see it."""
+    return exists().where(Board.id == board_id, board_visibility(actor))
+
+
 # Events
 
 
@@ -261,6 +273,13 @@ def event_visibility(actor: Actor) -> ColumnElement[bool]:
         or_(Event.worklist_id.is_(None), not_(hidden_worklist)),
         or_(Event.board_id.is_(None), not_(hidden_board)),
     )
+
+
+def event_probe(actor: Actor, event_id: Any) -> ColumnElement[bool]:
+    """True where the event `event_id` exists and `actor` may see it: for
+    rows that copy an event (a subscriber's feed), checked when they are read
+    rather than only when they were written."""
+    return exists().where(Event.id == event_id, event_visibility(actor))
 
 
 # One thing at a time

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from storyline.domain import events
 from storyline.errors import InvalidInput, NotFound
 from storyline.kernel import roles, subscriptions, timeline
-from storyline.kernel.access import Actor, board_visibility, require_user
+from storyline.kernel.access import (
+    Actor,
+    board_visibility,
+    due_date_visibility,
+    item_visibility,
+    require_user,
+    worklist_visibility,
+)
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
 from storyline.kernel.validation import Id, validate
@@ -163,11 +170,13 @@ def board_query(actor: Actor, query: BoardQuery) -> Select[Board]:
         column = WorklistItem.story_id if query.item_type == "story" else WorklistItem.task_id
         item_conditions.append(column.is_not(None))
     if item_conditions:
+        # Only cards the actor may see count: a story or task they may not
+        # see matches no board, as if it did not exist.
         stmt = stmt.where(
             Board.id.in_(
                 select(BoardLane.board_id)
                 .join(WorklistItem, WorklistItem.list_id == BoardLane.list_id)
-                .where(*item_conditions)
+                .where(*item_conditions, item_visibility(actor))
             )
         )
     if query.subscriber_id is not None:
@@ -191,10 +200,13 @@ def load_board_views(
         for b in boards
     }
     if with_lanes and ids:
+        # A board shows the lanes and due dates the actor may see: a private
+        # worklist can be a lane of a public board, and a private due date
+        # can be on one.
         rows = session.execute(
             select(BoardLane, Worklist)
             .join(Worklist, Worklist.id == BoardLane.list_id)
-            .where(BoardLane.board_id.in_(ids))
+            .where(BoardLane.board_id.in_(ids), worklist_visibility(actor))
             .order_by(BoardLane.board_id, BoardLane.position, BoardLane.id)
         ).all()
         worklist_views = lists.load_worklist_views(
@@ -211,7 +223,7 @@ def load_board_views(
         for board_id, due in session.execute(
             select(BoardDueDate.board_id, DueDate)
             .join(DueDate, DueDate.id == BoardDueDate.due_date_id)
-            .where(BoardDueDate.board_id.in_(ids))
+            .where(BoardDueDate.board_id.in_(ids), due_date_visibility(actor))
             .order_by(DueDate.date, DueDate.id)
         ):
             dates[board_id].append(due)

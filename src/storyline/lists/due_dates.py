@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from storyline.errors import NotFound
 from storyline.kernel import roles
-from storyline.kernel.access import Actor, due_date_visibility, require_user
+from storyline.kernel.access import (
+    Actor,
+    board_probe,
+    due_date_visibility,
+    item_visibility,
+    require_user,
+    worklist_probe,
+)
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
 from storyline.kernel.validation import Id, validate
@@ -82,11 +89,14 @@ def _query(actor: Actor, filters: DueDateFilter) -> Select[DueDate]:
         stmt = stmt.where(contains(DueDate.name, filters.name))
     if filters.date is not None:
         stmt = stmt.where(DueDate.date == filters.date)
+    # A board or worklist the actor may not see has no due dates for them,
+    # so the filter does not tell whether it exists.
     if filters.board_id is not None:
         stmt = stmt.where(
             DueDate.id.in_(
                 select(BoardDueDate.due_date_id).where(BoardDueDate.board_id == filters.board_id)
-            )
+            ),
+            board_probe(actor, filters.board_id),
         )
     if filters.worklist_id is not None:
         stmt = stmt.where(
@@ -94,7 +104,8 @@ def _query(actor: Actor, filters: DueDateFilter) -> Select[DueDate]:
                 select(WorklistDueDate.due_date_id).where(
                     WorklistDueDate.worklist_id == filters.worklist_id
                 )
-            )
+            ),
+            worklist_probe(actor, filters.worklist_id),
         )
     for user_id, held in (
         (filters.user, (DATE_OWNER, DATE_ASSIGNER)),
@@ -111,8 +122,14 @@ def _views(session: Session, actor: Actor, dates: Sequence[DueDate]) -> list[Due
     counts: dict[int, int] = defaultdict(int)
     if ids:
         for shown, count in session.execute(
+            # Cards the actor may not see, or on lists they may not see, are
+            # not counted.
             select(WorklistItem.display_due_date, func.count())
-            .where(WorklistItem.display_due_date.in_(ids))
+            .where(
+                WorklistItem.display_due_date.in_(ids),
+                item_visibility(actor),
+                worklist_probe(actor, WorklistItem.list_id),
+            )
             .group_by(WorklistItem.display_due_date)
         ):
             if shown is not None:

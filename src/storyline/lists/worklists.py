@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from storyline.domain import events
 from storyline.errors import Conflict, InvalidInput
 from storyline.kernel import roles, subscriptions, timeline
-from storyline.kernel.access import Actor, require_user, worklist_visibility
+from storyline.kernel.access import (
+    Actor,
+    board_probe,
+    item_visibility,
+    require_user,
+    worklist_visibility,
+)
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
 from storyline.kernel.validation import validate
@@ -106,26 +112,38 @@ def worklist_query(actor: Actor, query: WorklistQuery) -> Select[Worklist]:
         stmt = stmt.where(Worklist.archived.is_(query.archived))
     if query.user_id is not None:
         stmt = stmt.where(Worklist.id.in_(roles.objects_held(WORKLIST_ROLES, query.user_id)))
+    # Only items the actor may see count: a story or task they may not see
+    # matches no list, as if it did not exist.
     if query.story_id is not None:
         stmt = stmt.where(
             Worklist.id.in_(
-                select(WorklistItem.list_id).where(WorklistItem.story_id == query.story_id)
+                select(WorklistItem.list_id).where(
+                    WorklistItem.story_id == query.story_id, item_visibility(actor)
+                )
             )
         )
     if query.task_id is not None:
         stmt = stmt.where(
             Worklist.id.in_(
-                select(WorklistItem.list_id).where(WorklistItem.task_id == query.task_id)
+                select(WorklistItem.list_id).where(
+                    WorklistItem.task_id == query.task_id, item_visibility(actor)
+                )
             )
         )
     if query.item_type is not None:
         column = WorklistItem.story_id if query.item_type == "story" else WorklistItem.task_id
-        stmt = stmt.where(Worklist.id.in_(select(WorklistItem.list_id).where(column.is_not(None))))
+        stmt = stmt.where(
+            Worklist.id.in_(
+                select(WorklistItem.list_id).where(column.is_not(None), item_visibility(actor))
+            )
+        )
     if query.hide_lanes:
         stmt = stmt.where(Worklist.id.not_in(select(BoardLane.list_id)))
     if query.board_id is not None:
+        # The lanes of a board the actor may not see are nobody's business.
         stmt = stmt.where(
-            Worklist.id.in_(select(BoardLane.list_id).where(BoardLane.board_id == query.board_id))
+            Worklist.id.in_(select(BoardLane.list_id).where(BoardLane.board_id == query.board_id)),
+            board_probe(actor, query.board_id),
         )
     if query.subscriber_id is not None:
         stmt = stmt.where(Worklist.id.in_(subscriptions.followed("worklist", query.subscriber_id)))

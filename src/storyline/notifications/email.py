@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from storyline.accounts.models import User
 from storyline.config import Settings
-from storyline.kernel.access import Actor, story_is_visible
+from storyline.kernel.access import Actor
 from storyline.kernel.models import Event
 from storyline.notifications import describing
+from storyline.notifications.feed import is_still_visible
 from storyline.notifications.models import SubscriptionEvent
 from storyline.tracker.models import Comment
 
@@ -101,10 +102,8 @@ def render_event(
         raise NothingToSend("the notification was deleted before it was sent")
     user = _recipient(session, recipient_id)
     actor = Actor(user_id=user.id, is_superuser=user.is_superuser)
-    if feed.story_id is not None and not story_is_visible(
-        session, actor=actor, story_id=feed.story_id
-    ):
-        raise Undeliverable("the recipient may no longer see the story")
+    if not is_still_visible(session, feed):
+        raise Undeliverable("the recipient may no longer see what changed")
     names = describing.load_names(session, actor=actor, rows=[feed])
     subject = describing.subject_of(session, feed)
     domain = _domain(settings)
@@ -171,9 +170,7 @@ def render_digest(
     ).all()
     actor = Actor(user_id=user.id, is_superuser=user.is_superuser)
     visible = [
-        row
-        for row in feed
-        if row.story_id is None or story_is_visible(session, actor=actor, story_id=row.story_id)
+        row for row in feed if row.subscriber_id == user.id and is_still_visible(session, row)
     ]
     names = describing.load_names(session, actor=actor, rows=visible)
     subjects = describing.load_subjects(session, visible)

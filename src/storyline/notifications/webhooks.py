@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from storyline.domain import events as event_types
 from storyline.errors import InvalidInput, NotFound
 from storyline.kernel import outbox
-from storyline.kernel.access import Actor, require_user
-from storyline.kernel.models import OutboxMessage
+from storyline.kernel.access import ANONYMOUS, Actor, can_see, require_user
+from storyline.kernel.models import Event, OutboxMessage
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.validation import Id, validate
@@ -204,6 +204,17 @@ def delivery_target(session: Session, *, webhook_id: int | None) -> DeliveryTarg
     if hook is None or not hook.active:
         return None
     return DeliveryTarget(url=hook.url, secret=hook.secret)
+
+
+def still_public(session: Session, *, body: dict[str, Any]) -> bool:
+    """Whether what a queued webhook message tells may still be told to
+    anyone: it was public when queued, but its story may have turned private
+    before a retry. An event that no longer exists (its story was deleted)
+    and a test message have nothing left to hide."""
+    event_id = body.get("event_id")
+    if not isinstance(event_id, int) or session.get(Event, event_id) is None:
+        return True
+    return can_see(session, actor=ANONYMOUS, kind="event", object_id=event_id)
 
 
 def record_delivery(

@@ -130,13 +130,17 @@ class Worker:
             self._finish(message, error=None)
 
     def _call_webhook(self, message: Claimed, payload: dict[str, object]) -> None:
+        body = payload.get("body")
         with self.db.read() as session:
             target = webhooks.delivery_target(session, webhook_id=message.webhook_id)
+            public = webhooks.still_public(session, body=body if isinstance(body, dict) else {})
         if target is None:
             self._finish(message, error=None, note="the webhook was removed or turned off")
             return
+        if not public:
+            self._finish(message, error=None, note="what it tells is no longer public")
+            return
         event_type = str(payload.get("event_type", ""))
-        body = payload.get("body")
         outcome = self.webhooks.deliver(
             url=target.url,
             secret=target.secret,

@@ -507,11 +507,23 @@ def update_story(
     old_values = {name: getattr(story, name) for name in _DETAIL_FIELDS}
     changed = [name for name in _DETAIL_FIELDS if new[name] != old_values[name]]
 
-    acl_changed = _update_acl(session, actor=actor, story=story, data=data, private=new["private"])
+    acl_change = _update_acl(session, actor=actor, story=story, data=data, private=new["private"])
     for name in changed:
         setattr(story, name, new[name])
-    if changed or acl_changed:
+    if changed or acl_change is not None:
         story.updated_at = utcnow()
+    session.flush()
+    # The events are recorded once the story has its new privacy and ACL:
+    # their readers (feeds, emails, webhooks) are decided from the story as
+    # it now is, so those who just lost access are not told what changed.
+    if acl_change is not None:
+        timeline.record(
+            session,
+            event_type=events.STORY_PRIVACY_CHANGED,
+            author_id=actor.user_id,
+            story_id=story.id,
+            info=acl_change,
+        )
     if changed:
         timeline.record(
             session,
@@ -531,9 +543,10 @@ def update_story(
 
 def _update_acl(
     session: Session, *, actor: Actor, story: Story, data: StoryChanges, private: bool
-) -> bool:
+) -> dict[str, Any] | None:
     """Replace the ACL lists that were sent; make sure the person keeps access
-    when the story is (or stays) private. Returns whether anything changed."""
+    when the story is (or stays) private. Returns what changed (the info of
+    the story_privacy_changed event), or None."""
     sent = data.model_fields_set
     current_users = list(
         session.scalars(select(StoryAclUser.user_id).where(StoryAclUser.story_id == story.id))
@@ -552,19 +565,13 @@ def _update_acl(
     if set(team_ids) != set(current_teams):
         _replace_acl_teams(session, story.id, current_teams, team_ids)
         changed = True
-    if changed:
-        timeline.record(
-            session,
-            event_type=events.STORY_PRIVACY_CHANGED,
-            author_id=actor.user_id,
-            story_id=story.id,
-            info={
-                "story_id": story.id,
-                "old": {"users": sorted(current_users), "teams": sorted(current_teams)},
-                "new": {"users": sorted(user_ids), "teams": sorted(team_ids)},
-            },
-        )
-    return changed
+    if not changed:
+        return None
+    return {
+        "story_id": story.id,
+        "old": {"users": sorted(current_users), "teams": sorted(current_teams)},
+        "new": {"users": sorted(user_ids), "teams": sorted(team_ids)},
+    }
 
 
 def _replace_acl_users(
