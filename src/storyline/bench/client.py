@@ -94,15 +94,27 @@ class Runner:
 
     def throughput(self, case: Case, threads: int) -> tuple[float, int]:
         """Requests per second with `threads` clients for `duration` seconds."""
-        stop_at = time.monotonic() + self.options.duration
         counts = [0] * threads
         errors = [0] * threads
         cap = max(50, self.options.requests * 20)
+        window: dict[str, float] = {}
+
+        def start_clock() -> None:
+            window["started"] = time.perf_counter()
+            window["stop_at"] = time.monotonic() + self.options.duration
+
+        # The window opens once every client is connected, and each client
+        # sends at least one request: on a loaded machine, building the
+        # clients could otherwise use up a short window and measure nothing.
+        ready = threading.Barrier(threads, action=start_clock, timeout=REQUEST_TIMEOUT + 5)
 
         def work(index: int) -> None:
             with self.client() as client:
+                ready.wait()
                 i = index * 7919
-                while time.monotonic() < stop_at and counts[index] + errors[index] < cap:
+                while counts[index] + errors[index] == 0 or (
+                    time.monotonic() < window["stop_at"] and counts[index] + errors[index] < cap
+                ):
                     request = case.build(i)
                     i += 1
                     try:
@@ -115,14 +127,13 @@ class Runner:
                     else:
                         errors[index] += 1
 
-        started = time.perf_counter()
         pool = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(threads)]
         for thread in pool:
             thread.start()
         for thread in pool:
-            thread.join(self.options.duration + REQUEST_TIMEOUT + 5)
-        elapsed = time.perf_counter() - started
-        return sum(counts) / elapsed, sum(errors)
+            thread.join(self.options.duration + 2 * REQUEST_TIMEOUT + 10)
+        elapsed = time.perf_counter() - window.get("started", time.perf_counter())
+        return sum(counts) / max(elapsed, 1e-9), sum(errors)
 
     def concurrent_writers(self) -> dict[str, Any]:
         """Writers updating the statuses of tasks that share stories."""
