@@ -253,33 +253,122 @@ def test_acl_endpoints_grant_and_revoke(client: TestClient, world: World) -> Non
     assert len(events) == 4
 
 
-def test_making_a_story_private_keeps_the_author_in(client: TestClient, world: World) -> None:
+def _acl(client: TestClient, world: World, sid: int) -> set[int]:
+    story = client.get(f"/v1/stories/{sid}", headers=world.admin.headers).json()
+    return {u["id"] for u in story["users"]}
+
+
+def test_making_a_story_private_keeps_its_creator_and_the_actor_in(
+    client: TestClient, world: World
+) -> None:
     sid = world.public["id"]
-    # Someone else (not the creator) makes the public story private.
+    # Someone else (not the creator) makes the public story private: the
+    # creator must not lose it, nor the person who did it.
     response = client.put(
         f"/v1/stories/{sid}", json={"private": True}, headers=world.stranger.headers
     )
     assert response.status_code == 200, response.text
-    assert [u["id"] for u in response.json()["users"]] == [world.stranger.id]
+    assert {u["id"] for u in response.json()["users"]} == {world.creator.id, world.stranger.id}
     assert client.get(f"/v1/stories/{sid}", headers=world.stranger.headers).status_code == 200
-    assert client.get(f"/v1/stories/{sid}", headers=world.creator.headers).status_code == 404
+    assert client.get(f"/v1/stories/{sid}", headers=world.creator.headers).status_code == 200
     assert client.get(f"/v1/stories/{sid}").status_code == 404
     assert client.get(f"/v1/tasks/{world.public_task['id']}").status_code == 404
-    # The whole ACL can be replaced in one PUT; the author stays on it.
+    # The whole ACL can be replaced in one PUT; whoever does it stays on it.
     replaced = client.put(
         f"/v1/stories/{sid}",
-        json={"users": [{"id": world.creator.id}], "teams": []},
+        json={"users": [{"id": world.shared.id}], "teams": []},
         headers=world.stranger.headers,
     )
-    assert {u["id"] for u in replaced.json()["users"]} == {world.creator.id, world.stranger.id}
+    assert replaced.status_code == 200, replaced.text
+    assert _acl(client, world, sid) == {world.shared.id, world.stranger.id}
+    assert client.get(f"/v1/stories/{sid}", headers=world.creator.headers).status_code == 404
     unknown = client.put(
         f"/v1/stories/{sid}", json={"users": [999999]}, headers=world.stranger.headers
     )
     assert unknown.status_code == 400
     assert unknown.json()["details"][0]["field"] == "users"
     # Making it public again shows it to everyone.
-    client.put(f"/v1/stories/{sid}", json={"private": False}, headers=world.creator.headers)
+    client.put(f"/v1/stories/{sid}", json={"private": False}, headers=world.shared.headers)
     assert client.get(f"/v1/stories/{sid}").status_code == 200
+
+
+def test_a_team_member_making_a_story_private_keeps_the_creator(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    story = factory.story(world.stranger)
+    made = client.put(
+        f"/v1/stories/{story['id']}",
+        json={"private": True, "teams": [world.team_id]},
+        headers=world.member.headers,
+    )
+    assert made.status_code == 200, made.text
+    # The member is let in by the team; the creator is put on by name.
+    assert _acl(client, world, story["id"]) == {world.stranger.id}
+    assert (
+        client.get(f"/v1/stories/{story['id']}", headers=world.stranger.headers).status_code == 200
+    )
+
+
+def _public_with_acl(client: TestClient, factory: Factory, world: World) -> int:
+    """A public story whose list still names the creator and `shared`: it was
+    private once, and the list is kept for when it is private again."""
+    story = factory.story(world.creator, private=True, users=[world.shared.id])
+    sid: int = story["id"]
+    response = client.put(
+        f"/v1/stories/{sid}", json={"private": False}, headers=world.creator.headers
+    )
+    assert response.status_code == 200, response.text
+    return sid
+
+
+def test_only_those_entitled_may_take_anyone_off_the_list(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    sid = _public_with_acl(client, factory, world)
+    before = _acl(client, world, sid)
+    assert before == {world.creator.id, world.shared.id}
+    # A stranger may see the public story but not take people off its list,
+    # neither by replacing it nor one entry at a time.
+    replaced = client.put(
+        f"/v1/stories/{sid}",
+        json={"private": True, "users": [world.stranger.id]},
+        headers=world.stranger.headers,
+    )
+    assert replaced.status_code == 403, replaced.text
+    assert replaced.json()["code"] == "forbidden"
+    one = client.delete(
+        f"/v1/stories/{sid}/users/{world.shared.id}", headers=world.stranger.headers
+    )
+    assert one.status_code == 403
+    after = client.get(f"/v1/stories/{sid}", headers=world.admin.headers).json()
+    assert after["private"] is False  # the refused PUT changed nothing at all
+    assert _acl(client, world, sid) == before
+    # Adding is open to anyone who can see the story; making it private
+    # keeps everyone who was on the list.
+    assert (
+        client.put(f"/v1/stories/{sid}", json={"private": True}, headers=world.stranger.headers)
+    ).status_code == 200
+    assert _acl(client, world, sid) == {world.creator.id, world.shared.id, world.stranger.id}
+    # Those on the list may take others off it, the creator included.
+    removed = client.delete(
+        f"/v1/stories/{sid}/users/{world.creator.id}", headers=world.shared.headers
+    )
+    assert removed.status_code == 204
+    assert client.get(f"/v1/stories/{sid}", headers=world.creator.headers).status_code == 404
+
+
+def test_a_private_story_stays_shared_with_someone(
+    client: TestClient, factory: Factory, world: World
+) -> None:
+    story = factory.story(world.creator, private=True)
+    sid = story["id"]
+    assert _acl(client, world, sid) == {world.creator.id}
+    last = client.delete(
+        f"/v1/stories/{sid}/users/{world.creator.id}", headers=world.creator.headers
+    )
+    assert last.status_code == 409, last.text
+    assert "stay shared" in last.json()["message"]
+    assert client.get(f"/v1/stories/{sid}", headers=world.creator.headers).status_code == 200
 
 
 def test_a_team_on_the_acl_counts_for_the_author(

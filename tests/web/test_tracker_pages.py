@@ -455,6 +455,10 @@ def test_edit_story_subscribe_and_privacy(
     page = bob.get(url).text
     assert "Team vmt" in page
     assert "Private" in page
+    # Alice wrote the story: making it private keeps her on its list until
+    # someone on it takes her off.
+    assert alice.get(url).status_code == 200
+    assert bob.post(f"{url}/acl/users/{world.alice.id}/remove").status_code == 303
     assert alice.get(url).status_code == 404
     unknown = bob.post(f"{url}/acl/teams", {"team": "nobody"})
     assert unknown.status_code == 400

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import BindParameter, Select, bindparam, delete, func, not_, select
 from sqlalchemy.orm import Session
 
-from storyline.accounts.models import Team, TeamMembership, User
+from storyline.accounts.models import Team, User
 from storyline.domain import events
 from storyline.domain.statuses import STORY_STATUSES, TASK_STATUSES, story_lifecycle
 from storyline.errors import InvalidInput
@@ -32,6 +32,7 @@ from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
 from storyline.kernel.validation import Id, validate
+from storyline.tracker import story_acl
 from storyline.tracker.models import (
     Story,
     StoryAclTeam,
@@ -393,61 +394,16 @@ def _type_and_bug(data: BaseModel, *, is_bug: bool, story_type_id: int) -> tuple
     return is_bug, story_type_id
 
 
-def _check_users(session: Session, user_ids: Sequence[int]) -> list[int]:
-    unique = list(dict.fromkeys(user_ids))
-    if unique:
-        known = set(session.scalars(select(User.id).where(User.id.in_(unique))))
-        missing = [uid for uid in unique if uid not in known]
-        if missing:
-            raise InvalidInput.field("users", f"no user with id {missing[0]}")
-    return unique
-
-
-def _check_teams(session: Session, team_ids: Sequence[int]) -> list[int]:
-    unique = list(dict.fromkeys(team_ids))
-    if unique:
-        known = set(session.scalars(select(Team.id).where(Team.id.in_(unique))))
-        missing = [tid for tid in unique if tid not in known]
-        if missing:
-            raise InvalidInput.field("teams", f"no team with id {missing[0]}")
-    return unique
-
-
-def _in_teams(session: Session, user_id: int, team_ids: Sequence[int]) -> bool:
-    if not team_ids:
-        return False
-    stmt = select(TeamMembership.team_id).where(
-        TeamMembership.user_id == user_id, TeamMembership.team_id.in_(team_ids)
-    )
-    return session.scalar(stmt.limit(1)) is not None
-
-
-def _acl_with_actor(
-    session: Session, actor: Actor, user_ids: list[int], team_ids: list[int]
-) -> list[int]:
-    """A person who makes a story private must not lock themselves out of it,
-    and a private story must not end up visible to administrators only."""
-    user_id = actor.user_id
-    assert user_id is not None
-    if user_id in user_ids:
-        return user_ids
-    if actor.is_superuser and (user_ids or team_ids):
-        return user_ids
-    if _in_teams(session, user_id, team_ids):
-        return user_ids
-    return [*user_ids, user_id]
-
-
 def create_story(session: Session, *, actor: Actor, data: StoryIn) -> StoryView:
     user_id = require_user(actor)
     _check_story_type(data.story_type_id)
     is_bug, story_type_id = _type_and_bug(
         data, is_bug=data.is_bug, story_type_id=data.story_type_id
     )
-    user_ids = _check_users(session, data.users)
-    team_ids = _check_teams(session, data.teams)
+    user_ids = story_acl.check_users(session, data.users)
+    team_ids = story_acl.check_teams(session, data.teams)
     if data.private:
-        user_ids = _acl_with_actor(session, actor, user_ids, team_ids)
+        user_ids = story_acl.keep_access(session, actor=actor, user_ids=user_ids, team_ids=team_ids)
     tags = ensure_tags(session, data.tags)
     story = Story(
         title=data.title,
@@ -507,7 +463,14 @@ def update_story(
     old_values = {name: getattr(story, name) for name in _DETAIL_FIELDS}
     changed = [name for name in _DETAIL_FIELDS if new[name] != old_values[name]]
 
-    acl_change = _update_acl(session, actor=actor, story=story, data=data, private=new["private"])
+    acl_change = story_acl.replace(
+        session,
+        actor=actor,
+        story=story,
+        users=data.users if "users" in sent else None,
+        teams=data.teams if "teams" in sent else None,
+        private=new["private"],
+    )
     for name in changed:
         setattr(story, name, new[name])
     if changed or acl_change is not None:
@@ -539,71 +502,6 @@ def update_story(
         )
     session.flush()
     return load_story_views(session, [story])[0]
-
-
-def _update_acl(
-    session: Session, *, actor: Actor, story: Story, data: StoryChanges, private: bool
-) -> dict[str, Any] | None:
-    """Replace the ACL lists that were sent; make sure the person keeps access
-    when the story is (or stays) private. Returns what changed (the info of
-    the story_privacy_changed event), or None."""
-    sent = data.model_fields_set
-    current_users = list(
-        session.scalars(select(StoryAclUser.user_id).where(StoryAclUser.story_id == story.id))
-    )
-    current_teams = list(
-        session.scalars(select(StoryAclTeam.team_id).where(StoryAclTeam.story_id == story.id))
-    )
-    user_ids = _check_users(session, data.users) if "users" in sent else current_users
-    team_ids = _check_teams(session, data.teams) if "teams" in sent else current_teams
-    if private and (not story.private or "users" in sent or "teams" in sent):
-        user_ids = _acl_with_actor(session, actor, user_ids, team_ids)
-    changed = False
-    if set(user_ids) != set(current_users):
-        _replace_acl_users(session, story.id, current_users, user_ids)
-        changed = True
-    if set(team_ids) != set(current_teams):
-        _replace_acl_teams(session, story.id, current_teams, team_ids)
-        changed = True
-    if not changed:
-        return None
-    return {
-        "story_id": story.id,
-        "old": {"users": sorted(current_users), "teams": sorted(current_teams)},
-        "new": {"users": sorted(user_ids), "teams": sorted(team_ids)},
-    }
-
-
-def _replace_acl_users(
-    session: Session, story_id: int, current: Sequence[int], wanted: Sequence[int]
-) -> None:
-    gone = set(current) - set(wanted)
-    if gone:
-        session.execute(
-            delete(StoryAclUser).where(
-                StoryAclUser.story_id == story_id, StoryAclUser.user_id.in_(gone)
-            )
-        )
-    session.add_all(
-        StoryAclUser(story_id=story_id, user_id=uid) for uid in wanted if uid not in current
-    )
-    session.flush()
-
-
-def _replace_acl_teams(
-    session: Session, story_id: int, current: Sequence[int], wanted: Sequence[int]
-) -> None:
-    gone = set(current) - set(wanted)
-    if gone:
-        session.execute(
-            delete(StoryAclTeam).where(
-                StoryAclTeam.story_id == story_id, StoryAclTeam.team_id.in_(gone)
-            )
-        )
-    session.add_all(
-        StoryAclTeam(story_id=story_id, team_id=tid) for tid in wanted if tid not in current
-    )
-    session.flush()
 
 
 def delete_story(session: Session, *, actor: Actor, story_id: int) -> None:
