@@ -214,6 +214,52 @@ def test_tags_of_private_stories_are_invisible(client: TestClient, factory: Fact
     assert [t["popularity"] for t in shared] == [2]
 
 
+def test_tags_only_private_stories_carry_are_hidden(client: TestClient, factory: Factory) -> None:
+    admin, owner, outsider = factory.admin(), factory.user(), factory.user()
+    public_id = _story(factory, owner)
+    private_id = _story(factory, owner, private=True)
+    client.put(f"/v1/stories/{public_id}/tags", json=["shared"], headers=owner.headers)
+    client.put(
+        f"/v1/stories/{private_id}/tags", json=["cve-secret", "shared"], headers=owner.headers
+    )
+    unused = client.post("/v1/tags", json={"tag_name": "for-later"}, headers=owner.headers).json()
+    secret_id = next(
+        t["id"]
+        for t in client.get("/v1/tags", headers=owner.headers).json()
+        if t["name"] == "cve-secret"
+    )
+    shared_id = next(
+        t["id"]
+        for t in client.get("/v1/tags", headers=owner.headers).json()
+        if t["name"] == "shared"
+    )
+    for headers in ({}, outsider.headers):
+        listed = client.get("/v1/tags", headers=headers)
+        assert sorted(t["name"] for t in listed.json()) == ["for-later", "shared"]
+        assert listed.headers["X-Total"] == "2"
+        assert client.get(f"/v1/tags/{secret_id}", headers=headers).status_code == 404
+        assert (
+            "cve-secret" not in client.get("/v1/tags", params={"name": "cve"}, headers=headers).text
+        )
+        assert client.get(f"/v1/tags/{unused['id']}", headers=headers).status_code == 200
+        # A story's tag answers only for the tags the story carries.
+        carried = client.get(f"/v1/stories/{public_id}/tags/{shared_id}", headers=headers)
+        assert carried.status_code == 200
+        not_carried = client.get(f"/v1/stories/{public_id}/tags/{secret_id}", headers=headers)
+        assert not_carried.status_code == 404
+        assert "cve-secret" not in not_carried.text
+    for headers in (owner.headers, admin.headers):
+        assert client.get(f"/v1/tags/{secret_id}", headers=headers).status_code == 200
+    # A tag that leaves the last (private) story carrying it is gone, rather
+    # than listed to everyone under its telling name.
+    removed = client.request(
+        "DELETE", f"/v1/stories/{private_id}/tags", json=["cve-secret"], headers=owner.headers
+    )
+    assert removed.status_code == 204
+    assert client.get(f"/v1/tags/{secret_id}", headers=admin.headers).status_code == 404
+    assert "shared" in [t["name"] for t in client.get("/v1/tags").json()]
+
+
 def test_tagging_needs_a_signed_in_user(client: TestClient, factory: Factory) -> None:
     user = factory.user()
     story_id = _story(factory, user)

@@ -4,7 +4,9 @@ Every visibility decision is made here and nowhere else:
 
 - **stories** are public, or private and shared with users and teams
   (`story_visibility`); what hangs off a story (tasks, comments, tags, links,
-  events, worklist cards) is visible exactly when its story is;
+  events, worklist cards) is visible exactly when its story is; a tag, whose
+  name is shared by all stories, is visible when a visible story carries it
+  or no story does (`tag_visibility`);
 - **worklists, boards and due dates** are public, or private and visible to
   those who hold a role on them, directly or through a parent object
   (`storyline.kernel.grants`; a worklist that is a lane of a board is
@@ -53,6 +55,8 @@ from storyline.tracker.models import (
     Story,
     StoryAclTeam,
     StoryAclUser,
+    StoryTag,
+    Tag,
     Task,
 )
 
@@ -189,6 +193,17 @@ def get_story(session: Session, *, actor: Actor, story_id: int, for_update: bool
 def story_is_visible(session: Session, *, actor: Actor, story_id: int) -> bool:
     stmt = select(Story.id).where(Story.id == story_id, story_visibility(actor))
     return session.scalar(stmt) is not None
+
+
+def tag_visibility(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on `Tag`: tags on a story `actor` may see, and tags on
+    no story at all (made for later use). A tag carried only by private
+    stories names what they are about, so it is as hidden as they are."""
+    if actor.is_superuser:
+        return true()
+    on_any = exists().where(StoryTag.tag_id == Tag.id)
+    on_visible = exists().where(StoryTag.tag_id == Tag.id, story_probe(actor, StoryTag.story_id))
+    return or_(not_(on_any), on_visible)
 
 
 def task_visibility(actor: Actor) -> ColumnElement[bool]:

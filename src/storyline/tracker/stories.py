@@ -42,7 +42,7 @@ from storyline.tracker.models import (
     Task,
     project_group_mapping,
 )
-from storyline.tracker.tags import ensure_tags
+from storyline.tracker.tags import drop_unused, ensure_tags
 
 STORY_SORT = {
     "id": Story.id,
@@ -510,5 +510,8 @@ def delete_story(session: Session, *, actor: Actor, story_id: int) -> None:
     # Subscriptions point at stories without a foreign key; everything else
     # that belongs to the story goes with it through ON DELETE CASCADE.
     subscriptions.forget(session, kind="story", target_id=story.id)
+    tag_ids = list(session.scalars(select(StoryTag.tag_id).where(StoryTag.story_id == story.id)))
     session.execute(delete(Story).where(Story.id == story.id))
+    if story.private:
+        drop_unused(session, tag_ids)
     session.expunge(story)

@@ -1,9 +1,10 @@
 """Tags and the tags of stories.
 
 As in StoryBoard, anyone signed in may create tags and tag the stories they
-can see; tag names are shared by all stories. Reads of a story's tags go
-through the visibility gate: the tags of a private story are as invisible as
-the story.
+can see; tag names are shared by all stories. Reads go through the
+visibility gate: the tags of a private story are as invisible as the story,
+and a tag that only private stories carry is listed to no one else
+(`access.tag_visibility`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from sqlalchemy.orm import Session
 from storyline.domain import events
 from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel import timeline
-from storyline.kernel.access import Actor, get_story, require_user, story_visibility
+from storyline.kernel.access import (
+    Actor,
+    get_story,
+    require_user,
+    story_visibility,
+    tag_visibility,
+)
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
@@ -84,7 +91,7 @@ class TagFilter:
 def list_tags(
     session: Session, *, actor: Actor, filters: TagFilter, page: PageRequest
 ) -> Page[Tag]:
-    stmt = select(Tag)
+    stmt = select(Tag).where(tag_visibility(actor))
     if filters.story_id is not None:
         get_story(session, actor=actor, story_id=filters.story_id)
         stmt = stmt.where(
@@ -95,13 +102,14 @@ def list_tags(
     return paginate(session, stmt, model=Tag, page=page, sortable=TAG_SORT)
 
 
-def get_tag(
-    session: Session, *, tag_id: int, actor: Actor | None = None, story_id: int | None = None
-) -> Tag:
-    """A tag by id; with `story_id`, only if `actor` may see that story."""
+def get_tag(session: Session, *, tag_id: int, actor: Actor, story_id: int | None = None) -> Tag:
+    """A tag by id, if `actor` may see it; with `story_id`, only if that story
+    is visible to them and carries the tag."""
+    stmt = select(Tag).where(Tag.id == tag_id, tag_visibility(actor))
     if story_id is not None:
-        get_story(session, actor=actor or Actor(), story_id=story_id)
-    tag = session.get(Tag, tag_id)
+        get_story(session, actor=actor, story_id=story_id)
+        stmt = stmt.where(Tag.id.in_(select(StoryTag.tag_id).where(StoryTag.story_id == story_id)))
+    tag = session.scalars(stmt).one_or_none()
     if tag is None:
         raise NotFound.of("tag", tag_id)
     return tag
@@ -249,6 +257,8 @@ def remove_story_tags(
                 StoryTag.story_id == story.id, StoryTag.tag_id.in_([tag_id for tag_id, _ in rows])
             )
         )
+        if story.private:
+            drop_unused(session, [tag_id for tag_id, _ in rows])
         timeline.record(
             session,
             event_type=events.TAGS_DELETED,
@@ -259,3 +269,16 @@ def remove_story_tags(
         story.updated_at = utcnow()
         session.flush()
     return story
+
+
+def drop_unused(session: Session, tag_ids: Iterable[int]) -> None:
+    """Delete those of these tags that no story carries any more.
+
+    Called when tags leave a private story: a tag on no story is listed to
+    everyone, and one that only a private story ever carried would otherwise
+    show its name once the story lets go of it.
+    """
+    ids = list(tag_ids)
+    if ids:
+        used = select(StoryTag.tag_id).where(StoryTag.tag_id.in_(ids))
+        session.execute(delete(Tag).where(Tag.id.in_(ids), Tag.id.not_in(used)))

@@ -86,7 +86,8 @@ def create_tag(
 @router.get("/tags/{tag_id:int}", response_model=TagOut)
 def get_tag(ctx: ContextDep, tag_id: int) -> Any:
     with ctx.db.read() as session:
-        return _tags_out(session, ctx, [service.get_tag(session, tag_id=tag_id)])[0]
+        tag = service.get_tag(session, tag_id=tag_id, actor=ctx.actor)
+        return _tags_out(session, ctx, [tag])[0]
 
 
 def _add(ctx: Context, story_id: int, names: list[str]) -> Response:
@@ -123,7 +124,8 @@ def list_story_tags(ctx: ContextDep, paging: PageDep, response: Response, story_
 @router.get("/stories/{story_id:int}/tags/{tag_id:int}", response_model=TagOut)
 def get_story_tag(ctx: ContextDep, story_id: int, tag_id: int) -> Any:
     # StoryBoard's nested controller answered any tag here, the story id
-    # being a placeholder; the story must be visible all the same.
+    # being a placeholder; that made tags of hidden stories readable, so the
+    # story must be visible and carry the tag.
     with ctx.db.read() as session:
         tag = service.get_tag(session, tag_id=tag_id, actor=ctx.actor, story_id=story_id)
         return _tags_out(session, ctx, [tag])[0]
