@@ -5,7 +5,7 @@ outbox rows are the real ones), then asks, as every actor in it (anonymous,
 an administrator, each user): every list (items and X-Total), every get (200
 or 404), the searches, the timelines, the feeds, the worklists, boards and
 due dates with their filters, and the gate's own `can_see` and `readers` for
-fan-out; and compares each answer with the reference model of `world.py`.
+fan-out, the tags; and compares each answer with the reference model of `world.py`.
 """
 
 from __future__ import annotations
@@ -116,6 +116,15 @@ def _check_tracker(ask: Asker, model: w.Model, who: int | None) -> None:
             }
     for task in model.tasks:
         assert ask.status(f"/v1/tasks/{task}") == (200 if model.task(who, task) else 404)
+    tags = ask.client.get("/v1/tags", params={"limit": 500}, headers=ask.headers)
+    assert {t["name"] for t in tags.json()} == model.tag_names(who)
+    assert int(tags.headers["X-Total"]) == len(model.tag_names(who))
+    for story, names in model.tags.items():
+        response = ask.client.get(f"/v1/stories/{story}/tags", headers=ask.headers)
+        if model.story(who, story):
+            assert {t["name"] for t in response.json()} == names
+        else:
+            assert response.status_code == 404
 
 
 def _check_events(

@@ -232,6 +232,9 @@ class Model:
     team_members: dict[int, set[int]] = field(default_factory=dict)
     # story id -> (private, ACL users, ACL teams)
     stories: dict[int, tuple[bool, set[int], set[int]]] = field(default_factory=dict)
+    creators: dict[int, int] = field(default_factory=dict)
+    # story id -> the names of its tags
+    tags: dict[int, set[str]] = field(default_factory=dict)
     tasks: dict[int, int] = field(default_factory=dict)
     comments: dict[int, int] = field(default_factory=dict)
     # link id -> (story, other story)
@@ -244,16 +247,34 @@ class Model:
     # item id -> (list id, "story" | "task", story or task id)
     items: dict[int, tuple[int, str, int]] = field(default_factory=dict)
 
-    def acl(self, actor: int, private: bool, users: set[int], teams: set[int]) -> set[int]:
-        """The ACL a private story gets: its writer stays on it, unless a
-        team of theirs is, or they are an administrator naming others."""
-        if not private or actor in users:
+    def acl(
+        self,
+        actor: int,
+        private: bool,
+        users: set[int],
+        teams: set[int],
+        creator: int | None = None,
+    ) -> set[int]:
+        """The ACL a private story gets: its writer stays on it (unless a team
+        of theirs is, or they are an administrator naming others), and so
+        does its `creator` when it is being made private."""
+        if not private:
             return users
-        if actor == self.admin and (users or teams):
-            return users
-        if any(actor in self.team_members[t] for t in teams):
-            return users
-        return users | {actor}
+        keep = {creator} if creator is not None else set()
+        if not (actor == self.admin and (users or teams)):
+            keep.add(actor)
+        kept = {
+            one
+            for one in keep
+            if one not in users and not any(one in self.team_members[t] for t in teams)
+        }
+        return users | kept
+
+    def tag_names(self, who: int | None) -> set[str]:
+        """Tags are listed when a visible story carries them."""
+        return {
+            name for story, names in self.tags.items() if self.story(who, story) for name in names
+        }
 
     def story(self, who: int | None, story_id: int) -> bool:
         if who == self.admin:
@@ -356,9 +377,12 @@ def build(client: TestClient, factory: Factory, spec: WorldSpec) -> World:
             "private": s.private,
             "users": sorted(acl_users),
             "teams": sorted(acl_teams),
+            "tags": [f"only-{n}", "common"],
         }
         story = post("/v1/stories", creator, body)
         story_ids.append(story["id"])
+        model.creators[story["id"]] = creator.id
+        model.tags[story["id"]] = {f"only-{n}", "common"}
         model.stories[story["id"]] = (
             s.private,
             model.acl(creator.id, s.private, acl_users, acl_teams),
@@ -457,9 +481,11 @@ def build(client: TestClient, factory: Factory, spec: WorldSpec) -> World:
         acl_teams = {team_ids[i] for i in change.teams}
         body = {"private": change.private, "users": sorted(acl_users), "teams": sorted(acl_teams)}
         _ok(client.put(f"/v1/stories/{story_id}", json=body, headers=admin.headers))
+        was_private = model.stories[story_id][0]
+        creator_id = model.creators[story_id] if change.private and not was_private else None
         model.stories[story_id] = (
             change.private,
-            model.acl(admin.id, change.private, acl_users, acl_teams),
+            model.acl(admin.id, change.private, acl_users, acl_teams, creator_id),
             acl_teams,
         )
         event = post(f"/v1/stories/{story_id}/comments", admin, {"content": "After the change"})
