@@ -17,12 +17,18 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
 # A value a details event reports as it was and as it is: titles, ids, flags.
 Scalar = str | int | float | bool | None
+
+# Something an event names besides the object whose timeline it is on:
+# ("story" | "task" | "worklist", id). A reader who may see the event but not
+# the thing it names reads the event with that reference blanked (`hide`).
+Ref = tuple[str, int]
+Visible = Callable[[Ref], bool]
 
 
 class PayloadError(ValueError):
@@ -53,6 +59,19 @@ class Payload:
     def story_ids(self) -> list[int]:
         """The stories its sentence names, besides its own."""
         return []
+
+    @classmethod
+    def refs(cls, info: Mapping[str, Any]) -> list[Ref]:
+        """The stories, tasks and worklists a stored document names, besides
+        the event's own subject (which the event's visibility covers)."""
+        return []
+
+    @classmethod
+    def hide(cls, info: dict[str, Any], visible: Visible) -> dict[str, Any]:
+        """The document with every reference `visible` refuses blanked (ids and
+        titles set to None): what a reader of the event who may not see those
+        things is shown. Works on the stored dict, so old rows are covered."""
+        return info
 
     @classmethod
     def keys(cls) -> frozenset[str]:
@@ -159,14 +178,35 @@ class StoryLinkChanged(Payload):
     """A link between two stories; recorded on both, `other_story_id` being
     the story at the far end from the timeline it is on."""
 
-    link_id: int
+    link_id: int | None
     kind: str
-    story_id: int
-    target_story_id: int
-    other_story_id: int
+    # None where the reader may not see that end (`hide`).
+    story_id: int | None
+    target_story_id: int | None
+    other_story_id: int | None
 
     def story_ids(self) -> list[int]:
-        return [self.other_story_id]
+        return [self.other_story_id] if self.other_story_id is not None else []
+
+    @classmethod
+    def refs(cls, info: Mapping[str, Any]) -> list[Ref]:
+        return [("story", info[key]) for key in _LINK_ENDS if isinstance(info.get(key), int)]
+
+    @classmethod
+    def hide(cls, info: dict[str, Any], visible: Visible) -> dict[str, Any]:
+        hidden = {ref[1] for ref in cls.refs(info) if not visible(ref)}
+        if not hidden:
+            return info
+        # Like /links, which leaves out a link with a hidden end: nothing
+        # of the far end, not even that link's id.
+        return {
+            **info,
+            "link_id": None,
+            **{key: None for key in _LINK_ENDS if info.get(key) in hidden},
+        }
+
+
+_LINK_ENDS = ("story_id", "target_story_id", "other_story_id")
 
 
 # Tasks
@@ -292,6 +332,48 @@ class WorklistContentsChanged(Payload):
     updated: dict[str, Any] | None = None
     removed: dict[str, Any] | None = None
 
+    @classmethod
+    def refs(cls, info: Mapping[str, Any]) -> list[Ref]:
+        refs: list[Ref] = []
+        for change in _changes(info):
+            item_type, item_id = change.get("item_type"), change.get("item_id")
+            if item_type in ("story", "task") and isinstance(item_id, int):
+                refs.append((item_type, item_id))
+            for end in ("old", "new"):
+                list_id = (change.get(end) or {}).get("list_id")
+                if isinstance(list_id, int):
+                    refs.append(("worklist", list_id))
+        return refs
+
+    @classmethod
+    def hide(cls, info: dict[str, Any], visible: Visible) -> dict[str, Any]:
+        result = dict(info)
+        for key in ("added", "updated", "removed"):
+            change = info.get(key)
+            if not isinstance(change, dict):
+                continue
+            change = dict(change)
+            item = (change.get("item_type"), change.get("item_id"))
+            if isinstance(item[1], int) and not visible(item):  # type: ignore[arg-type]
+                change.update(item_id=None, item_title=None)
+            for end in ("old", "new"):
+                place = change.get(end)
+                if not isinstance(place, dict):
+                    continue
+                list_id = place.get("list_id")
+                if isinstance(list_id, int) and not visible(("worklist", list_id)):
+                    change[end] = {**place, "list_id": None}
+            result[key] = change
+        return result
+
+
+def _changes(info: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [
+        change
+        for key in ("added", "updated", "removed")
+        if isinstance(change := info.get(key), dict)
+    ]
+
 
 # Boards
 
@@ -340,3 +422,30 @@ class BoardLanesChanged(Payload):
     # [{"list_id": id, "position": n}] before and after.
     old: list[dict[str, Any]]
     new: list[dict[str, Any]]
+
+    @classmethod
+    def refs(cls, info: Mapping[str, Any]) -> list[Ref]:
+        return [("worklist", lane["list_id"]) for lane in _lanes(info) if _lane_id(lane)]
+
+    @classmethod
+    def hide(cls, info: dict[str, Any], visible: Visible) -> dict[str, Any]:
+        # A private lane the reader may not see stays counted, unnamed.
+        def shown(lanes: Any) -> Any:
+            if not isinstance(lanes, list):
+                return lanes
+            return [
+                {**lane, "list_id": None}
+                if _lane_id(lane) and not visible(("worklist", lane["list_id"]))
+                else lane
+                for lane in lanes
+            ]
+
+        return {**info, "old": shown(info.get("old")), "new": shown(info.get("new"))}
+
+
+def _lanes(info: Mapping[str, Any]) -> list[Any]:
+    return [lane for key in ("old", "new") if isinstance(info.get(key), list) for lane in info[key]]
+
+
+def _lane_id(lane: Any) -> bool:
+    return isinstance(lane, dict) and isinstance(lane.get("list_id"), int)

@@ -50,9 +50,9 @@ def _people(names: Names, user_ids: Iterable[int]) -> str:
     return ", ".join(names.user(uid) for uid in user_ids)
 
 
-def _story(names: Names, story_id: int) -> str:
+def _story(names: Names, story_id: int | None) -> str:
     """A story as a reader sees it: its title if they may see it."""
-    title = names.story_title(story_id)
+    title = names.story_title(story_id) if story_id is not None else None
     return f"story {story_id} {quoted(title)}" if title is not None else "another story"
 
 
@@ -221,8 +221,15 @@ def worklist_filters_changed(payload: p.WorklistFiltersChanged, names: Names) ->
 
 def _item(item: dict[str, Any]) -> str:
     kind = "task" if item.get("item_type") == "task" else "story"
-    title = item.get("item_title")
-    return f"{kind} {quoted(title)}" if title else f"{kind} {item.get('item_id')}"
+    title, item_id = item.get("item_title"), item.get("item_id")
+    if title:
+        return f"{kind} {quoted(title)}"
+    # Hidden from this reader (a private story's): neither title nor id.
+    return f"{kind} {item_id}" if item_id is not None else f"a {kind}"
+
+
+def _worklist(list_id: Any) -> str:
+    return f"worklist {list_id}" if list_id is not None else "another worklist"
 
 
 def worklist_contents_changed(payload: p.WorklistContentsChanged, names: Names) -> str:
@@ -233,11 +240,11 @@ def worklist_contents_changed(payload: p.WorklistContentsChanged, names: Names) 
     if payload.updated is not None:
         moved = payload.updated
         old, new = moved.get("old") or {}, moved.get("new") or {}
-        if old.get("list_id") == new.get("list_id"):
+        if old.get("list_id") == new.get("list_id") == payload.worklist_id:
             return f"moved {_item(moved)} within the worklist"
         if old.get("list_id") == payload.worklist_id:
-            return f"moved {_item(moved)} from the worklist to worklist {new.get('list_id')}"
-        return f"moved {_item(moved)} to the worklist from worklist {old.get('list_id')}"
+            return f"moved {_item(moved)} from the worklist to {_worklist(new.get('list_id'))}"
+        return f"moved {_item(moved)} to the worklist from {_worklist(old.get('list_id'))}"
     return "changed the worklist's contents"
 
 

@@ -290,6 +290,29 @@ def event_visibility(actor: Actor) -> ColumnElement[bool]:
     )
 
 
+def visible_refs(
+    session: Session, *, actor: Actor, refs: Iterable[tuple[str, int]]
+) -> set[tuple[str, int]]:
+    """Of these ("story" | "task" | "worklist", id) pairs, those `actor` may
+    see: one query per kind, for the references of a page of events."""
+    wanted: dict[str, set[int]] = {}
+    for kind, object_id in refs:
+        wanted.setdefault(kind, set()).add(object_id)
+    if actor.is_superuser:
+        return {(kind, i) for kind, ids in wanted.items() for i in ids}
+    clauses: dict[str, tuple[Any, ColumnElement[bool]]] = {
+        "story": (Story.id, story_visibility(actor)),
+        "task": (Task.id, task_visibility(actor)),
+        "worklist": (Worklist.id, worklist_visibility(actor)),
+    }
+    seen: set[tuple[str, int]] = set()
+    for kind, ids in wanted.items():
+        column, clause = clauses[kind]
+        found = session.scalars(select(column).where(column.in_(ids), clause))
+        seen.update((kind, object_id) for object_id in found)
+    return seen
+
+
 def event_probe(actor: Actor, event_id: Any) -> ColumnElement[bool]:
     """True where the event `event_id` exists and `actor` may see it: for
     rows that copy an event (a subscriber's feed), checked when they are read

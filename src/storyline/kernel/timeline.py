@@ -9,15 +9,16 @@ not know who listens.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from storyline.domain import events as event_types
 from storyline.errors import InvalidInput, NotFound
-from storyline.kernel.access import Actor, event_visibility, get_story
+from storyline.kernel.access import Actor, event_visibility, get_story, visible_refs
 from storyline.kernel.db import EVENT_LISTENERS
 from storyline.kernel.models import Event
 from storyline.kernel.paging import Page, PageRequest, paginate
@@ -58,6 +59,62 @@ def record(
 
 
 # Reading the timeline: the events the actor may see (the gate's rule).
+
+
+class Stored(Protocol):
+    """A stored event, or a feed's copy of one."""
+
+    @property
+    def event_type(self) -> str: ...
+
+    @property
+    def event_info(self) -> str | None: ...
+
+
+def infos_for(session: Session, *, actor: Actor, events: Sequence[Stored]) -> list[str | None]:
+    """The `event_info` of each event as `actor` may read it.
+
+    An event is visible with its subject (a story, a worklist, a board), but
+    it may name other things: the far end of a story link, a story or task
+    put on a list, a list a card moved to, a board's lanes. Those the reader
+    may not see are blanked (ids and titles), by the payload's own `hide`,
+    so an event never tells of a private story that its subject's readers
+    may not see. Every path that hands events out (API, feeds, pages, email,
+    webhooks) reads them through here.
+    """
+    parsed: list[tuple[Any, dict[str, Any]] | None] = []
+    refs: set[tuple[str, int]] = set()
+    for event in events:
+        kind = event_types.REGISTRY.get(event.event_type)
+        info = _loads(event.event_info)
+        if kind is None or info is None:
+            parsed.append(None)
+            continue
+        found = kind.payload.refs(info)
+        parsed.append((kind, info) if found else None)
+        refs.update(found)
+    if not refs:
+        return [event.event_info for event in events]
+    seen = visible_refs(session, actor=actor, refs=refs)
+    result: list[str | None] = []
+    for event, entry in zip(events, parsed, strict=True):
+        if entry is None:
+            result.append(event.event_info)
+            continue
+        kind, info = entry
+        shown = kind.payload.hide(info, seen.__contains__)
+        result.append(event.event_info if shown == info else json.dumps(shown, sort_keys=True))
+    return result
+
+
+def _loads(raw: str | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        return None
+    return info if isinstance(info, dict) else None
 
 
 EVENT_SORT = {

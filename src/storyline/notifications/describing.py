@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storyline.accounts.models import User
 from storyline.domain import events as event_types
+from storyline.kernel import timeline
 from storyline.kernel.access import Actor, story_visibility
 from storyline.lists.models import Board, Worklist
 from storyline.tracker.models import Story
@@ -35,6 +36,30 @@ class EventRow(Protocol):
     def author_id(self) -> int | None: ...
     @property
     def story_id(self) -> int | None: ...
+
+
+R = TypeVar("R", bound=EventRow)
+
+
+class _AsRead:
+    """An event row with the `event_info` one reader may read."""
+
+    def __init__(self, row: Any, event_info: str | None) -> None:
+        self._row = row
+        self.event_info = event_info
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
+def as_read(session: Session, *, actor: Actor, rows: Sequence[R]) -> list[R]:
+    """The rows as `actor` may read them: what an event names that they may
+    not see is blanked (`timeline.infos_for`), before anything is told."""
+    infos = timeline.infos_for(session, actor=actor, events=rows)
+    return [
+        row if info == row.event_info else cast(R, _AsRead(row, info))
+        for row, info in zip(rows, infos, strict=True)
+    ]
 
 
 def info_of(row: EventRow) -> dict[str, Any]:

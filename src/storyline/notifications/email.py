@@ -104,6 +104,7 @@ def render_event(
     actor = Actor(user_id=user.id, is_superuser=user.is_superuser)
     if not is_still_visible(session, feed):
         raise Undeliverable("the recipient may no longer see what changed")
+    (feed,) = describing.as_read(session, actor=actor, rows=[feed])
     names = describing.load_names(session, actor=actor, rows=[feed])
     subject = describing.subject_of(session, feed)
     domain = _domain(settings)
@@ -169,9 +170,13 @@ def render_digest(
         .order_by(SubscriptionEvent.id)
     ).all()
     actor = Actor(user_id=user.id, is_superuser=user.is_superuser)
-    visible = [
-        row for row in feed if row.subscriber_id == user.id and is_still_visible(session, row)
-    ]
+    visible = describing.as_read(
+        session,
+        actor=actor,
+        rows=[
+            row for row in feed if row.subscriber_id == user.id and is_still_visible(session, row)
+        ],
+    )
     names = describing.load_names(session, actor=actor, rows=visible)
     subjects = describing.load_subjects(session, visible)
     groups: dict[str, list[str]] = {}

@@ -203,14 +203,18 @@ def _enqueue_webhooks(
         select(Webhook).where(Webhook.active.is_(True), or_(*conditions)).order_by(Webhook.id)
     ).all()
     summary: str | None = None
+    # Told as anyone would see it: webhooks are public, so what the event
+    # names that is private (a story on a public list) is blanked.
+    (shown,) = describing.as_read(session, actor=ANONYMOUS, rows=[event])
+    if shown is not event:
+        info = describing.info_of(shown)
     for hook in hooks:
         wanted = [t.strip() for t in hook.event_types.split(",") if t.strip()]
         if wanted and event.event_type not in wanted:
             continue
         if summary is None:
-            # Told as anyone would see it: webhooks are public.
-            names = describing.load_names(session, actor=ANONYMOUS, rows=[event])
-            summary = describing.summary(event, names, describing.subject_of(session, event))
+            names = describing.load_names(session, actor=ANONYMOUS, rows=[shown])
+            summary = describing.summary(shown, names, describing.subject_of(session, shown))
         key = f"webhook:{hook.id}:event:{event.id}"
         outbox.enqueue(
             session,

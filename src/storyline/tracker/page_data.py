@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -124,6 +124,19 @@ def visible_stories_by_id(
         return {}
     stmt = select(Story).where(Story.id.in_(wanted), story_visibility(actor))
     return {story.id: story for story in session.scalars(stmt)}
+
+
+def as_read(session: Session, actor: Actor, events: Sequence[Event]) -> list[Event]:
+    """The events with what they name that `actor` may not see blanked
+    (`timeline.infos_for`). A changed event is detached first: the page
+    shows the reader's copy, and the stored row is never written."""
+    result = list(events)
+    infos = event_service.infos_for(session, actor=actor, events=result)
+    for event, info in zip(result, infos, strict=True):
+        if info != event.event_info:
+            session.expunge(event)
+            event.event_info = info
+    return result
 
 
 def event_info(event: Event) -> dict[str, Any]:
@@ -330,6 +343,7 @@ def story_page(
             filters=EventFilter(event_type=tuple(event_filter or TIMELINE_TYPES)),
             page=events_page,
         )
+        events = replace(events, items=as_read(session, actor, events.items))
     links = story_links.list_links(session, actor=actor, story_id=story_id)
     subscription_id = subscriptions.subscription_to(
         session, actor=actor, kind="story", target_id=story_id
@@ -430,6 +444,7 @@ def dashboard(session: Session, *, actor: Actor) -> Dashboard:
         .order_by(Event.id.desc())
         .limit(DASHBOARD_EVENTS)
     ).all()
+    activity = as_read(session, actor, activity)
     names = _task_names(session, actor, tasks.items, extra_users=_event_user_ids(activity))
     names.stories.update(
         visible_stories_by_id(session, actor=actor, story_ids=_event_story_ids(activity))
@@ -455,6 +470,7 @@ def history(session: Session, *, actor: Actor, filters: EventFilter) -> list[His
         filters=filters,
         page=PageRequest(limit=HISTORY_EVENTS, sort_field="id", sort_dir="desc", count=False),
     ).items
+    events = as_read(session, actor, events)
     names = load_names(
         session,
         actor=actor,

@@ -194,7 +194,7 @@ def keep_access(
     already lets them in. An administrator sees every story anyway and is
     only added when the lists would otherwise be empty."""
     user_ids = list(user_ids)
-    keep = [creator_id] if creator_id is not None else []
+    keep = [creator_id]
     if not (actor.is_superuser and (user_ids or team_ids)):
         keep.append(actor.user_id)
     for user_id in dict.fromkeys(keep):

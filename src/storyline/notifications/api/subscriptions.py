@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.timeline import as_read
 from storyline.errors import NotFound
 from storyline.kernel import subscriptions as service
 from storyline.kernel.subscriptions import SubscriptionFilter, SubscriptionIn
@@ -96,14 +97,16 @@ def list_subscription_events(
         page = feed.list_feed(
             session, actor=ctx.actor, filters=filters, page=paging.request(ctx.settings)
         )
+        items = as_read(session, actor=ctx.actor, model=SubscriptionEventOut, rows=page.items)
     set_page_headers(response, page)
-    return page.items
+    return items
 
 
 @router.get("/subscription_events/{event_id}", response_model=SubscriptionEventOut)
 def get_subscription_event(ctx: ContextDep, event_id: int) -> Any:
     with ctx.db.read() as session:
-        return feed.get_feed_event(session, actor=ctx.actor, event_id=event_id)
+        row = feed.get_feed_event(session, actor=ctx.actor, event_id=event_id)
+        return as_read(session, actor=ctx.actor, model=SubscriptionEventOut, rows=[row])[0]
 
 
 @router.delete("/subscription_events/{event_id}", status_code=204)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.timeline import as_read
 from storyline.kernel import timeline as service
 from storyline.kernel.timeline import EventFilter
 
@@ -50,14 +51,16 @@ def list_events(
         page = service.list_events(
             session, actor=ctx.actor, filters=filters, page=paging.request(ctx.settings)
         )
+        items = as_read(session, actor=ctx.actor, model=EventOut, rows=page.items)
     set_page_headers(response, page)
-    return page.items
+    return items
 
 
 @router.get("/events/{event_id}", response_model=EventOut)
 def get_event(ctx: ContextDep, event_id: int) -> Any:
     with ctx.db.read() as session:
-        return service.get_event(session, actor=ctx.actor, event_id=event_id)
+        event = service.get_event(session, actor=ctx.actor, event_id=event_id)
+        return as_read(session, actor=ctx.actor, model=EventOut, rows=[event])[0]
 
 
 @router.get("/stories/{story_id}/events", response_model=list[EventOut])
@@ -77,14 +80,16 @@ def list_story_events(
             filters=filters,
             page=paging.request(ctx.settings),
         )
+        items = as_read(session, actor=ctx.actor, model=EventOut, rows=page.items)
     set_page_headers(response, page)
-    return page.items
+    return items
 
 
 @router.get("/stories/{story_id}/events/{event_id}", response_model=EventOut)
 def get_story_event(ctx: ContextDep, story_id: int, event_id: int) -> Any:
     with ctx.db.read() as session:
-        return service.get_event(session, actor=ctx.actor, event_id=event_id, story_id=story_id)
+        event = service.get_event(session, actor=ctx.actor, event_id=event_id, story_id=story_id)
+        return as_read(session, actor=ctx.actor, model=EventOut, rows=[event])[0]
 
 
 __all__ = ["EventOut", "router"]
