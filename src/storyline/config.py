@@ -170,6 +170,10 @@ class Settings:
     # way to probe the server's own network).
     webhook_timeout: float = 10.0
     webhook_allow_private: bool = False
+    # At most this many webhooks per project or project group, and this
+    # many calls a minute to one receiving host (more wait their turn).
+    webhooks_per_scope: int = 10
+    webhook_calls_per_minute: int = 60
     # Delivery: attempts before a message counts as failed, the first retry
     # delay (doubled each time, up to the maximum), and how long a worker
     # holds a claimed message before another worker may take it over.
@@ -257,6 +261,14 @@ class Settings:
             webhook_allow_private=_bool(
                 env.get("STORYLINE_WEBHOOK_ALLOW_PRIVATE", "false"),
                 "STORYLINE_WEBHOOK_ALLOW_PRIVATE",
+            ),
+            webhooks_per_scope=_int(
+                env.get("STORYLINE_WEBHOOKS_PER_SCOPE", "10"), "STORYLINE_WEBHOOKS_PER_SCOPE", 1
+            ),
+            webhook_calls_per_minute=_int(
+                env.get("STORYLINE_WEBHOOK_CALLS_PER_MINUTE", "60"),
+                "STORYLINE_WEBHOOK_CALLS_PER_MINUTE",
+                1,
             ),
             outbox_max_attempts=_int(
                 env.get("STORYLINE_OUTBOX_MAX_ATTEMPTS", "8"), "STORYLINE_OUTBOX_MAX_ATTEMPTS", 1

@@ -20,7 +20,8 @@ def test_webhook_signed_retried_with_backoff_and_logged(
     group = client.post("/v1/project_groups", json={"name": "grp"}, headers=admin.headers).json()
     project = factory.project(admin)
     client.put(f"/v1/project_groups/{group['id']}/projects/{project['id']}", headers=admin.headers)
-    owner, other = factory.user(), factory.user()
+    # Webhooks are an administrator's to add; whoever added one owns it.
+    owner, other = factory.user(superuser=True, name="Hook owner"), factory.user()
     created = client.post(
         "/v1/webhooks",
         json={
@@ -95,9 +96,9 @@ def test_failures_are_visible_to_admins_and_retried(
     project = factory.project(admin)
     dead_url = f"http://127.0.0.1:{free_port()}/nobody-listens"
     hook = client.post(
-        "/v1/webhooks", json={"url": dead_url, "project_id": project["id"]}, headers=user.headers
+        "/v1/webhooks", json={"url": dead_url, "project_id": project["id"]}, headers=admin.headers
     ).json()
-    client.post(f"/v1/webhooks/{hook['id']}/test", headers=user.headers)
+    client.post(f"/v1/webhooks/{hook['id']}/test", headers=admin.headers)
     start = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     clock = [start]
     worker = Worker(container, clock=lambda: clock[0])
@@ -145,3 +146,66 @@ def test_private_addresses_are_refused_unless_allowed(
     assert state.calls == []
     rows = client.get("/v1/outbox", params={"status": "failed"}, headers=admin.headers).json()
     assert "private or loopback" in rows[0]["last_error"]
+
+
+def test_only_administrators_add_webhooks_and_each_project_holds_a_few(
+    client: TestClient, factory: Factory, container: Container
+) -> None:
+    admin, user = factory.admin(), factory.user()
+    project, other = factory.project(admin), factory.project(admin)
+    body = {"url": "http://127.0.0.1:9/hook", "project_id": project["id"]}
+    refused = client.post("/v1/webhooks", json=body, headers=user.headers)
+    assert refused.status_code == 403, refused.text
+    assert client.get("/v1/webhooks", headers=admin.headers).json() == []
+    limit = container.settings.webhooks_per_scope
+    made = [client.post("/v1/webhooks", json=body, headers=admin.headers) for _ in range(limit)]
+    assert [r.status_code for r in made] == [200] * limit
+    full = client.post("/v1/webhooks", json=body, headers=admin.headers)
+    assert full.status_code == 409
+    assert full.json()["code"] == "conflict"
+    assert f"already has {limit} webhooks" in full.json()["message"]
+    # Moving one elsewhere is adding one there: room is checked, and the
+    # hook being moved doesn't count against its own project.
+    hook_id = made[0].json()["id"]
+    moved = client.put(
+        f"/v1/webhooks/{hook_id}", json={"project_id": other["id"]}, headers=admin.headers
+    )
+    assert moved.status_code == 200, moved.text
+    assert client.post("/v1/webhooks", json=body, headers=admin.headers).status_code == 200
+
+
+def test_calls_to_one_host_are_spread_out_without_counting_as_failures(
+    client: TestClient, factory: Factory, container: Container, receiver: tuple[Receiver, str]
+) -> None:
+    import dataclasses
+
+    state, url = receiver
+    admin = factory.admin()
+    project = factory.project(admin)
+    hook = client.post(
+        "/v1/webhooks", json={"url": url, "project_id": project["id"]}, headers=admin.headers
+    ).json()
+    state.secret = hook["secret"]
+    for _ in range(5):
+        assert (
+            client.post(f"/v1/webhooks/{hook['id']}/test", headers=admin.headers).status_code == 200
+        )
+    settings = dataclasses.replace(container.settings, webhook_calls_per_minute=2)
+    runtime = dataclasses.replace(container, settings=settings)
+    start = dt.datetime(2030, 1, 1, 12, 0, tzinfo=dt.UTC)
+    clock = [start]
+    worker = Worker(runtime, clock=lambda: clock[0])
+    worker.run_once()
+    assert len(state.calls) == 2
+    clock[0] = start + dt.timedelta(seconds=59)
+    worker.run_once()
+    assert len(state.calls) == 2
+    clock[0] = start + dt.timedelta(seconds=60)
+    worker.run_once()
+    assert len(state.calls) == 4
+    clock[0] = start + dt.timedelta(seconds=120)
+    worker.run_once()
+    assert len(state.calls) == 5
+    # Waiting for a turn is not a failed attempt: each was sent on its first.
+    log = client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=admin.headers).json()
+    assert sorted(d["attempt"] for d in log) == [1] * 5

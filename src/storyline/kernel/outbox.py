@@ -119,6 +119,17 @@ def mark_sent(
     message.last_error = f"not sent: {note}" if note is not None else None
 
 
+def postpone(session: Session, *, message_id: int, until: dt.datetime) -> None:
+    """Not now, and not a failure: give back the claim and the attempt it
+    counted (a receiver's rate limit was reached)."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return
+    message.locked_until = None
+    message.attempts = max(0, message.attempts - 1)
+    message.next_attempt_at = until
+
+
 def mark_failed_attempt(
     session: Session,
     *,

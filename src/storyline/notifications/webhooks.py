@@ -1,8 +1,12 @@
 """Webhooks: HTTP endpoints told about every change in a project or group.
 
-Anyone signed in may add one (the events of public stories are public); its
-owner and administrators see and change it and read its delivery log.
-Events of private stories, worklists and boards are never sent.
+Administrators add them: a webhook sends a project's activity to a server
+outside, so it is the installation's decision (Storyline has no project
+owners to delegate it to), and each project or group holds a bounded
+number (`Settings.webhooks_per_scope`). The owner of a webhook (whoever
+added it) and administrators see and change it and read its delivery log.
+Only what anyone may see is sent: events of private stories, worklists and
+boards never are. The worker calls each receiving host at a bounded rate.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from storyline.domain import events as event_types
-from storyline.errors import InvalidInput, NotFound
+from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel import outbox
-from storyline.kernel.access import ANONYMOUS, Actor, can_see, require_user
+from storyline.kernel.access import ANONYMOUS, Actor, can_see, require_superuser, require_user
 from storyline.kernel.models import Event, OutboxMessage
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
@@ -107,9 +111,10 @@ def _check_scope(session: Session, data: WebhookIn) -> None:
         )
 
 
-def create_webhook(session: Session, *, actor: Actor, data: WebhookIn) -> Webhook:
-    user_id = require_user(actor)
+def create_webhook(session: Session, *, actor: Actor, data: WebhookIn, limit: int) -> Webhook:
+    user_id = require_superuser(actor)
     _check_scope(session, data)
+    _check_room(session, data, limit=limit)
     hook = Webhook(
         owner_id=user_id,
         url=data.url,
@@ -125,8 +130,28 @@ def create_webhook(session: Session, *, actor: Actor, data: WebhookIn) -> Webhoo
     return hook
 
 
+def _check_room(
+    session: Session, data: WebhookIn, *, limit: int, leaving: int | None = None
+) -> None:
+    """A project or group holds at most `limit` webhooks (`leaving`: the one
+    being moved there, not counted)."""
+    if data.project_id is not None:
+        where, scope = Webhook.project_id == data.project_id, "project"
+    else:
+        where, scope = Webhook.project_group_id == data.project_group_id, "project group"
+    stmt = select(func.count()).select_from(Webhook).where(where)
+    if leaving is not None:
+        stmt = stmt.where(Webhook.id != leaving)
+    if (session.scalar(stmt) or 0) >= limit:
+        raise Conflict(
+            f"This {scope} already has {limit} webhooks, the most allowed; "
+            "remove one, or point several receivers at one webhook.",
+            details={"limit": limit},
+        )
+
+
 def update_webhook(
-    session: Session, *, actor: Actor, webhook_id: int, changes: dict[str, Any]
+    session: Session, *, actor: Actor, webhook_id: int, changes: dict[str, Any], limit: int
 ) -> Webhook:
     require_user(actor)
     hook = get_webhook(session, actor=actor, webhook_id=webhook_id)
@@ -141,6 +166,10 @@ def update_webhook(
     }
     data = validate(WebhookIn, {**current, **changes})
     _check_scope(session, data)
+    if (data.project_id, data.project_group_id) != (hook.project_id, hook.project_group_id):
+        # Pointing a webhook at another project is adding one there.
+        require_superuser(actor)
+        _check_room(session, data, limit=limit, leaving=hook.id)
     hook.url = data.url
     hook.project_id = data.project_id
     hook.project_group_id = data.project_group_id

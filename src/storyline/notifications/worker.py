@@ -13,9 +13,11 @@ import datetime as dt
 import json
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -67,6 +69,8 @@ class Worker:
         self.webhooks = runtime.webhooks
         self.batch_size = batch_size
         self._clock = clock
+        # Receiving host -> when this worker called it in the last minute.
+        self._calls: dict[str, deque[dt.datetime]] = {}
 
     def now(self) -> dt.datetime:
         return self._clock() if self._clock is not None else utcnow()
@@ -140,6 +144,11 @@ class Worker:
         if not public:
             self._finish(message, error=None, note="what it tells is no longer public")
             return
+        wait = self._turn_at(target.url)
+        if wait is not None:
+            with self.db.write() as session:
+                outbox.postpone(session, message_id=message.id, until=wait)
+            return
         event_type = str(payload.get("event_type", ""))
         outcome = self.webhooks.deliver(
             url=target.url,
@@ -163,6 +172,22 @@ class Worker:
                 error=outcome.error if not outcome.ok else None,
                 permanent=outcome.permanent,
             )
+
+    def _turn_at(self, url: str) -> dt.datetime | None:
+        """None when a call to `url`'s host may go now (it is counted), else
+        when it may: at most `webhook_calls_per_minute` calls a minute to one
+        host from this worker, however many webhooks point there, so that a
+        burst of changes does not flood a receiver (or make Storyline a tool
+        to flood one)."""
+        host = (urlsplit(url).hostname or "").lower()
+        now, window = self.now(), dt.timedelta(minutes=1)
+        calls = self._calls.setdefault(host, deque())
+        while calls and calls[0] <= now - window:
+            calls.popleft()
+        if len(calls) >= self.settings.webhook_calls_per_minute:
+            return calls[0] + window
+        calls.append(now)
+        return None
 
     def _finish(
         self,

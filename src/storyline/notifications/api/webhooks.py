@@ -104,7 +104,11 @@ def list_webhooks(
 @router.post("/webhooks", response_model=WebhookOut)
 def create_webhook(ctx: ContextDep, body: WebhookIn) -> Any:
     with ctx.db.write() as session:
-        return WebhookOut.of(service.create_webhook(session, actor=ctx.actor, data=body))
+        return WebhookOut.of(
+            service.create_webhook(
+                session, actor=ctx.actor, data=body, limit=ctx.settings.webhooks_per_scope
+            )
+        )
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut)
@@ -121,7 +125,13 @@ def update_webhook(
     changes = {k: v for k, v in body.items() if k in writable}
     with ctx.db.write() as session:
         return WebhookOut.of(
-            service.update_webhook(session, actor=ctx.actor, webhook_id=webhook_id, changes=changes)
+            service.update_webhook(
+                session,
+                actor=ctx.actor,
+                webhook_id=webhook_id,
+                changes=changes,
+                limit=ctx.settings.webhooks_per_scope,
+            )
         )
 
 
