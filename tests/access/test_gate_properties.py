@@ -3,13 +3,15 @@
 Each example builds a world through the API (so its events, feeds and
 outbox rows are the real ones), then asks, as every actor in it (anonymous,
 an administrator, each user): every list (items and X-Total), every get (200
-or 404), the searches, the timelines, the feeds, the worklists, boards and
-due dates with their filters, and the gate's own `can_see` and `readers` for
-fan-out, the tags; and compares each answer with the reference model of `world.py`.
+or 404), the searches, the timelines and what their events name, the feeds,
+the tags, the pages, the worklists, boards and due dates with their filters,
+and the gate's own `can_see` and `readers` for fan-out; and compares each
+answer with the reference model of `world.py`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -32,6 +34,7 @@ from storyline.notifications.models import SubscriptionEvent
 from tests.access import world as w
 from tests.conftest import PG_ENV
 from tests.factories import Factory, TestUser
+from tests.web.tracker_browser import Browser, browser
 
 Fresh = Callable[[], Any]
 
@@ -197,6 +200,43 @@ def _check_lists(ask: Asker, model: w.Model, who: int | None) -> None:
             }
 
 
+def _check_pages(ask: Browser, model: w.Model, who: int | None) -> None:
+    """The pages answer as the API does: a hidden story, list or board is a
+    404 page, and no page lists what its reader may not see."""
+    for story in model.stories:
+        page = ask.get(f"/stories/{story}")
+        assert page.status_code == (200 if model.story(who, story) else 404), story
+    for list_id in model.worklists:
+        page = ask.get(f"/worklists/{list_id}")
+        assert page.status_code == (200 if model.worklist(who, list_id) else 404), list_id
+    for board in model.boards:
+        page = ask.get(f"/boards/{board}")
+        assert page.status_code == (200 if model.board(who, board) else 404), board
+    found = ask.get("/search", params={"q": w.WORD})
+    assert found.status_code == 200
+    for story in model.stories:
+        shown = f'/stories/{story}"' in found.text
+        assert shown == model.story(who, story), (story, who)
+
+
+def _check_event_references(
+    ask: Asker, model: w.Model, who: int | None, events: list[dict[str, Any]]
+) -> None:
+    """What a visible event names besides its subject is either visible to the
+    reader or blanked."""
+    as_read = ask.client.get("/v1/events", params={"limit": 500}, headers=ask.headers).json()
+    for event in as_read:
+        info = json.loads(event["event_info"] or "{}")
+        if event["event_type"] in ("story_link_added", "story_link_removed"):
+            for key in ("story_id", "target_story_id", "other_story_id"):
+                assert info[key] is None or model.story(who, info[key]), (event, who)
+        if event["event_type"] == "worklist_contents_changed":
+            for change in (info.get(k) for k in ("added", "updated", "removed")):
+                if change and change.get("item_id") is not None:
+                    seen = model.story if change["item_type"] == "story" else model.task
+                    assert seen(who, change["item_id"]), (event, who)
+
+
 def _check_gate(container: Container, world: w.World, events: list[dict[str, Any]]) -> None:
     """`can_see` for every actor, and `readers` of everything for everyone."""
     model = world.model
@@ -269,5 +309,11 @@ def test_every_path_agrees_with_the_gate(fresh: Fresh, spec: w.WorldSpec) -> Non
             _check_tracker(ask, world.model, user_id)
             _check_events(ask, world.model, user_id, events)
             _check_lists(ask, world.model, user_id)
+            _check_event_references(ask, world.model, user_id, events)
+            page_browser = browser(client.app, container, who)
+            try:
+                _check_pages(page_browser, world.model, user_id)
+            finally:
+                page_browser.client.__exit__(None, None, None)
         _check_gate(container, world, events)
         _check_feeds(client, container, world)
