@@ -40,6 +40,16 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
+def _sources(value: str, name: str) -> tuple[str, ...]:
+    """Content-Security-Policy sources: origins such as https://sso.example.org."""
+    sources = _list(value.replace(" ", ","))
+    for source in sources:
+        # A quote or semicolon would let a value escape its directive.
+        if any(c in source for c in ";'\"\\") or not source.isascii():
+            raise ConfigurationError(f"{name}: {source!r} is not an origin")
+    return sources
+
+
 @dataclass(frozen=True, kw_only=True)
 class OidcProvider:
     """One OpenID Connect provider that people may sign in with."""
@@ -153,6 +163,12 @@ class Settings:
     # The address people reach the server at (for redirect URIs behind a proxy);
     # None: taken from each request.
     public_url: str | None = None
+    # Origins, besides this server and the sign-in providers' issuers, that
+    # pages' forms may lead to (a provider whose sign-in page lives on
+    # another origin than its issuer).
+    csp_form_action: tuple[str, ...] = ()
+    # Strict-Transport-Security on HTTPS responses; 0 leaves the header out.
+    hsts_seconds: int = 31_536_000
     # Failed sign-ins allowed per account (and 4x per address) in the window.
     login_attempts_limit: int = 5
     login_attempts_window: dt.timedelta = dt.timedelta(minutes=15)
@@ -239,6 +255,12 @@ class Settings:
             ),
             secure_cookies=_secure(env.get("STORYLINE_SECURE_COOKIES", "auto")),
             public_url=env.get("STORYLINE_PUBLIC_URL", "").strip().rstrip("/") or None,
+            csp_form_action=_sources(
+                env.get("STORYLINE_CSP_FORM_ACTION", ""), "STORYLINE_CSP_FORM_ACTION"
+            ),
+            hsts_seconds=_int(
+                env.get("STORYLINE_HSTS_SECONDS", "31536000"), "STORYLINE_HSTS_SECONDS", 0
+            ),
             login_attempts_limit=_int(
                 env.get("STORYLINE_LOGIN_ATTEMPTS", "5"), "STORYLINE_LOGIN_ATTEMPTS", 1
             ),
