@@ -29,6 +29,7 @@ from storyline.bootstrap import Container
 from storyline.config import Settings
 from storyline.http import errors
 from storyline.http.headers import SecurityHeaders
+from storyline.http.proxies import TrustedProxies
 from storyline.web.panels import Panel
 
 
@@ -50,7 +51,12 @@ class _Edge(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.container.settings
-        return SecurityHeaders(super().build_middleware_stack(), settings=settings)
+        app: ASGIApp = SecurityHeaders(super().build_middleware_stack(), settings=settings)
+        # Outermost: the client and scheme are settled before anything, the
+        # security headers' HSTS included, looks at them.
+        return TrustedProxies(
+            app, networks=settings.trusted_proxies, header=settings.forwarded_header
+        )
 
 
 def create_app(container: Container) -> FastAPI:

@@ -7,6 +7,7 @@ server, the worker and the CLI when they start, and tests build their own.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
 import re
@@ -38,6 +39,33 @@ def _int(value: str, name: str, minimum: int) -> int:
 
 def _list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: str, name: str) -> tuple[IpNetwork, ...]:
+    networks = []
+    for item in _list(value):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must list IP addresses or networks (10.0.0.0/8), not {item!r}"
+            ) from None
+    return tuple(networks)
+
+
+_FORWARDED_HEADERS = ("x-forwarded-for", "forwarded")
+
+
+def _forwarded_header(value: str) -> str:
+    lowered = value.strip().lower() or "x-forwarded-for"
+    if lowered not in _FORWARDED_HEADERS:
+        raise ConfigurationError(
+            f"STORYLINE_FORWARDED_HEADER must be X-Forwarded-For or Forwarded, not {value!r}"
+        )
+    return lowered
 
 
 def _sources(value: str, name: str) -> tuple[str, ...]:
@@ -163,6 +191,12 @@ class Settings:
     # The address people reach the server at (for redirect URIs behind a proxy);
     # None: taken from each request.
     public_url: str | None = None
+    # Proxies whose forwarded headers are believed (none by default: a
+    # client's address is the peer's, and a request is HTTPS only when it
+    # came to this server over TLS). Which header they set: X-Forwarded-For
+    # (with X-Forwarded-Proto) or the standard Forwarded.
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    forwarded_header: str = "x-forwarded-for"
     # Origins, besides this server and the sign-in providers' issuers, that
     # pages' forms may lead to (a provider whose sign-in page lives on
     # another origin than its issuer).
@@ -255,6 +289,10 @@ class Settings:
             ),
             secure_cookies=_secure(env.get("STORYLINE_SECURE_COOKIES", "auto")),
             public_url=env.get("STORYLINE_PUBLIC_URL", "").strip().rstrip("/") or None,
+            trusted_proxies=_networks(
+                env.get("STORYLINE_TRUSTED_PROXIES", ""), "STORYLINE_TRUSTED_PROXIES"
+            ),
+            forwarded_header=_forwarded_header(env.get("STORYLINE_FORWARDED_HEADER", "")),
             csp_form_action=_sources(
                 env.get("STORYLINE_CSP_FORM_ACTION", ""), "STORYLINE_CSP_FORM_ACTION"
             ),

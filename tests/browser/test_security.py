@@ -1,5 +1,6 @@
 """The security headers in a real browser: no page of ours renders inside
-another origin's frame, and no page breaks its own Content-Security-Policy."""
+another origin's frame, no page breaks its own Content-Security-Policy, and
+forwarded headers from the loopback peer do not change who is audited."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -170,3 +172,29 @@ def test_the_main_pages_break_no_policy_and_still_work(
         anonymous.context.close()
         page.context.close()
     assert console == []
+
+
+def test_forwarded_headers_from_loopback_are_not_believed(
+    chromium: Any, live: LiveServer, admin: Person
+) -> None:
+    # The server's peer is 127.0.0.1, which uvicorn would trust by default.
+    with httpx.Client(base_url=live.url) as client:
+        form = client.get("/login").text
+        token = form.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+        refused = client.post(
+            "/login",
+            data={"csrf_token": token, "email": "spoofer@example.org", "password": "nope"},
+            headers={"X-Forwarded-For": "198.51.100.77", "X-Forwarded-Proto": "https"},
+        )
+    assert refused.status_code == 401
+    assert "Secure" not in refused.headers.get("set-cookie", "")
+    assert "strict-transport-security" not in refused.headers
+    page = new_page(chromium)
+    try:
+        sign_in(page, live, admin)
+        page.goto(live.url + "/admin/audit?event_type=login_failed")
+        row = page.locator("tr", has_text="spoofer@example.org")
+        expect(row).to_contain_text("127.0.0.1")
+        assert "198.51.100.77" not in page.content()
+    finally:
+        page.context.close()

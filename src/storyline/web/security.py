@@ -114,6 +114,7 @@ class PageContext:
 
 
 def client_of(request: Request) -> Client:
+    # Behind a trusted proxy, the client it names (`http.proxies`).
     host = request.client.host if request.client is not None else None
     return Client(ip=host, user_agent=request.headers.get("user-agent"))
 
