@@ -10,17 +10,26 @@ API and the pages never import each other; only this module sees both.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from starlette.types import ASGIApp
 
 from storyline import __version__, subsystems, web
 from storyline.api import system
 from storyline.api.deps import check_input, reject_unknown_params
 from storyline.bootstrap import Container
+from storyline.config import Settings
 from storyline.http import errors
+from storyline.http.headers import SecurityHeaders
+from storyline.http.proxies import TrustedProxies
 from storyline.web.panels import Panel
 
 
@@ -35,13 +44,29 @@ def api_routers() -> tuple[APIRouter, ...]:
     return (system.router, *_offered(subsystems.parts("api"), "ROUTERS"))
 
 
+class _Edge(FastAPI):
+    """The app with the edge's own middlewares around everything, FastAPI's
+    handling of unexpected errors included, so that a 500 answer carries the
+    security headers too (`add_middleware` would put them inside it)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.container.settings
+        app: ASGIApp = SecurityHeaders(super().build_middleware_stack(), settings=settings)
+        # Outermost: the client and scheme are settled before anything, the
+        # security headers' HSTS included, looks at them.
+        return TrustedProxies(
+            app, networks=settings.trusted_proxies, header=settings.forwarded_header
+        )
+
+
 def create_app(container: Container) -> FastAPI:
-    app = FastAPI(
+    app = _Edge(
         title="Storyline API",
         version=__version__,
         summary="StoryBoard API v1 compatible tracker API.",
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        # Served by `_api_docs`, with the policy Swagger UI needs.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.container = container
@@ -68,6 +93,8 @@ def create_app(container: Container) -> FastAPI:
         static=[f"storyline.{name}" for name in subsystems.with_folder("static")],
     )
 
+    _api_docs(app)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         with container.db.read() as session:
@@ -75,3 +102,31 @@ def create_app(container: Container) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _api_docs(app: FastAPI) -> None:
+    """/v1/docs: Swagger UI, which comes from its CDN and starts with an inline
+    script. That page alone may load from the CDN, and runs that one script
+    by its hash; every other response keeps the strict policy."""
+
+    @app.get("/v1/docs", include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        page = get_swagger_ui_html(
+            openapi_url=root + (app.openapi_url or ""), title=f"{app.title} - Swagger UI"
+        )
+        body = bytes(page.body).decode()
+        hashes = " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+            for script in _INLINE_SCRIPT.findall(body)
+        )
+        cdn = "https://cdn.jsdelivr.net"
+        page.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' {cdn} {hashes}; style-src 'self' {cdn}; "
+            "img-src 'self' data: https://fastapi.tiangolo.com; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        )
+        return page

@@ -7,6 +7,7 @@ server, the worker and the CLI when they start, and tests build their own.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
 import re
@@ -38,6 +39,43 @@ def _int(value: str, name: str, minimum: int) -> int:
 
 def _list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(value: str, name: str) -> tuple[IpNetwork, ...]:
+    networks = []
+    for item in _list(value):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must list IP addresses or networks (10.0.0.0/8), not {item!r}"
+            ) from None
+    return tuple(networks)
+
+
+_FORWARDED_HEADERS = ("x-forwarded-for", "forwarded")
+
+
+def _forwarded_header(value: str) -> str:
+    lowered = value.strip().lower() or "x-forwarded-for"
+    if lowered not in _FORWARDED_HEADERS:
+        raise ConfigurationError(
+            f"STORYLINE_FORWARDED_HEADER must be X-Forwarded-For or Forwarded, not {value!r}"
+        )
+    return lowered
+
+
+def _sources(value: str, name: str) -> tuple[str, ...]:
+    """Content-Security-Policy sources: origins such as https://sso.example.org."""
+    sources = _list(value.replace(" ", ","))
+    for source in sources:
+        # A quote or semicolon would let a value escape its directive.
+        if any(c in source for c in ";'\"\\") or not source.isascii():
+            raise ConfigurationError(f"{name}: {source!r} is not an origin")
+    return sources
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +191,18 @@ class Settings:
     # The address people reach the server at (for redirect URIs behind a proxy);
     # None: taken from each request.
     public_url: str | None = None
+    # Proxies whose forwarded headers are believed (none by default: a
+    # client's address is the peer's, and a request is HTTPS only when it
+    # came to this server over TLS). Which header they set: X-Forwarded-For
+    # (with X-Forwarded-Proto) or the standard Forwarded.
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    forwarded_header: str = "x-forwarded-for"
+    # Origins, besides this server and the sign-in providers' issuers, that
+    # pages' forms may lead to (a provider whose sign-in page lives on
+    # another origin than its issuer).
+    csp_form_action: tuple[str, ...] = ()
+    # Strict-Transport-Security on HTTPS responses; 0 leaves the header out.
+    hsts_seconds: int = 31_536_000
     # Failed sign-ins allowed per account (and 4x per address) in the window.
     login_attempts_limit: int = 5
     login_attempts_window: dt.timedelta = dt.timedelta(minutes=15)
@@ -243,6 +293,16 @@ class Settings:
             ),
             secure_cookies=_secure(env.get("STORYLINE_SECURE_COOKIES", "auto")),
             public_url=env.get("STORYLINE_PUBLIC_URL", "").strip().rstrip("/") or None,
+            trusted_proxies=_networks(
+                env.get("STORYLINE_TRUSTED_PROXIES", ""), "STORYLINE_TRUSTED_PROXIES"
+            ),
+            forwarded_header=_forwarded_header(env.get("STORYLINE_FORWARDED_HEADER", "")),
+            csp_form_action=_sources(
+                env.get("STORYLINE_CSP_FORM_ACTION", ""), "STORYLINE_CSP_FORM_ACTION"
+            ),
+            hsts_seconds=_int(
+                env.get("STORYLINE_HSTS_SECONDS", "31536000"), "STORYLINE_HSTS_SECONDS", 0
+            ),
             login_attempts_limit=_int(
                 env.get("STORYLINE_LOGIN_ATTEMPTS", "5"), "STORYLINE_LOGIN_ATTEMPTS", 1
             ),

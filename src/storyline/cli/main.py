@@ -86,6 +86,9 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default;
+        # the app decides whom to believe (STORYLINE_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
 
 

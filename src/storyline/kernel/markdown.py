@@ -16,10 +16,17 @@ time budget.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+from storyline.kernel.validation import LINK_SCHEMES, url_allowed, url_scheme
 
 # What markdown produces, and nothing else (no style, no iframes, no forms).
 _TAGS = {
@@ -35,13 +42,38 @@ _ATTRIBUTES = {
     "td": {"align"},
     "code": {"class"},
 }
-_URL_SCHEMES = {"http", "https", "mailto"}
+_URL_ATTRIBUTES = {"href", "src"}
 # Enough for every story and comment on a busy page many times over; bounded
 # so that a crawler walking old stories cannot grow the process.
 CACHE_SIZE = 4096
 
 _parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _parser.enable(["table", "strikethrough"])
+
+
+def _image(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """An image from another site becomes a link to it: the pages load
+    images from this server only (Content-Security-Policy), and an image
+    fetched by every reader's browser would tell its site who reads what."""
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    if url_scheme(src) is None:
+        return renderer.image(tokens, idx, options, env)
+    alt = renderer.renderInlineAsText(token.children or [], options, env) or src
+    return f'<a href="{escapeHtml(src)}">{escapeHtml(alt)}</a>'
+
+
+_parser.add_render_rule("image", _image)
+
+
+def _url_filter(element: str, attribute: str, value: str) -> str | None:
+    # nh3 hands over the value as the browser will read it (entities
+    # decoded); the one URL check of the kernel decides.
+    if attribute in _URL_ATTRIBUTES and not url_allowed(value, schemes=LINK_SCHEMES, relative=True):
+        return None
+    return value
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -51,7 +83,8 @@ def _render(source: str) -> str:
         html,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
+        url_schemes=set(LINK_SCHEMES),
+        attribute_filter=_url_filter,
         # Links in user content must not pass on ranking or window.opener.
         link_rel="nofollow noopener noreferrer",
     )

@@ -15,7 +15,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Select, func, select
@@ -28,7 +27,7 @@ from storyline.kernel.access import ANONYMOUS, Actor, can_see, require_superuser
 from storyline.kernel.models import Event, OutboxMessage
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
-from storyline.kernel.validation import Id, validate
+from storyline.kernel.validation import Id, WebUrl, validate
 from storyline.notifications.models import Webhook, WebhookDelivery
 from storyline.tracker.models import Project, ProjectGroup
 
@@ -40,21 +39,13 @@ PING = "ping"
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    url: str = Field(min_length=1, max_length=2000)
+    url: WebUrl = Field(min_length=1, max_length=2000)
     project_id: Id | None = None
     project_group_id: Id | None = None
     secret: str | None = Field(default=None, min_length=16, max_length=200)
     description: str | None = Field(default=None, max_length=255)
     event_types: list[str] = Field(default_factory=list)
     active: bool = True
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL")
-        return value
 
     @field_validator("event_types")
     @classmethod

@@ -14,7 +14,7 @@ from storyline.kernel import subscriptions
 from storyline.kernel.access import Actor, require_superuser
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
-from storyline.kernel.validation import validate
+from storyline.kernel.validation import WebUrl, validate
 from storyline.tracker.models import Branch, Project, ProjectGroup, project_group_mapping
 
 PROJECT_SORT = {
@@ -37,7 +37,7 @@ class ProjectIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.\-/]+$")
     description: str | None = None
-    repo_url: str | None = Field(default=None, max_length=255)
+    repo_url: WebUrl | None = Field(default=None, max_length=255)
     is_active: bool = True
     autocreate_branches: bool = False
 

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from storyline.errors import Conflict, InvalidInput, StorylineError
 from storyline.http.errors import respond, status_for
+from storyline.kernel.validation import url_allowed
 from storyline.web import theme
 from storyline.web.security import PageContext, page_context
 
@@ -35,7 +36,18 @@ def make_templates(folders: Sequence[Path] = ()) -> Jinja2Templates:
     loader = ChoiceLoader([FileSystemLoader(str(folder)) for folder in (TEMPLATES, *folders)])
     templates = Jinja2Templates(env=Environment(loader=loader, autoescape=select_autoescape()))
     templates.env.globals["quote"] = quote
+    templates.env.filters["link"] = link
     return templates
+
+
+def link(url: str | None, text: str | None = None) -> Markup:
+    """A link to a stored URL, for every href built from stored data: a web
+    URL becomes a link, anything else (a `javascript:` URL written before
+    URLs were checked) stays plain text."""
+    shown = text if text is not None else (url or "")
+    if not url_allowed(url):
+        return Markup("{}").format(shown)
+    return Markup('<a href="{}" rel="nofollow noopener noreferrer">{}</a>').format(url, shown)
 
 
 def _page_values(ctx: PageContext, chosen: str) -> dict[str, Any]:

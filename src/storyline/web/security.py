@@ -29,6 +29,7 @@ from storyline.accounts.audit import Client
 from storyline.accounts.web_sessions import SignedIn
 from storyline.config import Settings
 from storyline.errors import PermissionDenied
+from storyline.http.headers import served_securely
 from storyline.http.runtime import Runtime, runtime
 from storyline.kernel.access import ANONYMOUS, Actor
 
@@ -82,10 +83,7 @@ class PageContext:
         return str(self.request.base_url).rstrip("/")
 
     def secure(self) -> bool:
-        configured = self.settings.secure_cookies
-        if configured is not None:
-            return configured
-        return self.request.url.scheme == "https"
+        return served_securely(self.settings, self.request.url.scheme)
 
     def apply_cookies(self, response: Response) -> Response:
         secure = self.secure()
@@ -116,6 +114,7 @@ class PageContext:
 
 
 def client_of(request: Request) -> Client:
+    # Behind a trusted proxy, the client it names (`http.proxies`).
     host = request.client.host if request.client is not None else None
     return Client(ip=host, user_agent=request.headers.get("user-agent"))
 

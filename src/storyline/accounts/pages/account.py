@@ -15,6 +15,7 @@ from storyline.accounts.audit import AuditFilter
 from storyline.accounts.pages.auth import _begin
 from storyline.accounts.tokens import TokenIn
 from storyline.errors import InvalidInput
+from storyline.http.headers import allow_form_action, origin_of
 from storyline.kernel.access import require_superuser
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.schema import utcnow
@@ -170,7 +171,9 @@ def authorize_cli_form(ctx: PageDep, port: int, state: str) -> Response:
     """`storyline login URL` sends the person here to approve a token for the CLI."""
     if ctx.signed_in is None:
         return sign_in_first(ctx)
-    _cli_port(port)
+    # The form's answer redirects to the CLI's port, which the page's
+    # form-action must name (browsers check it on redirects).
+    allow_form_action(ctx.request, origin_of(CLI_CALLBACK.format(port=_cli_port(port))))
     return render(ctx, "accounts/authorize_cli.html", port=port, state=state[:128])
 
 
