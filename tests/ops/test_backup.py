@@ -80,6 +80,7 @@ def test_restore_brings_back_every_row_and_upgrades_an_older_backup(
     output = _run(source, "db", "backup", str(file))
     assert f"at revision {at} to {file}" in output
     assert file.is_file()
+    assert file.stat().st_mode & 0o777 == 0o600
     assert not list(tmp_path.glob(".*.partial"))
 
     target = new_database("target")

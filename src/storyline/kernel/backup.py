@@ -82,6 +82,9 @@ def backup(engine: Engine, target: Path, *, progress: Progress = _quiet) -> Back
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
+    # Readable by its owner only: a backup holds password hashes, webhook
+    # secrets and sessions. The tools write into the file made here.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         if engine.dialect.name == "sqlite":
             _backup_sqlite(engine, partial, progress)
