@@ -214,3 +214,42 @@ def test_a_backup_replaces_an_older_file_only_once_it_is_complete(
     assert steps
     assert file.read_bytes() == good
     assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_nothing_to_back_up(new_database: NewDatabase, tmp_path: Path) -> None:
+    empty = new_database("empty")
+    error = _fails(empty, "db", "backup", str(tmp_path / "empty.backup"))
+    assert isinstance(error, StorylineError)
+    if empty.is_sqlite:
+        # A mistyped path names no database; none is created by asking.
+        assert "there is no database at" in error.message
+        assert not Path(empty.database_url.removeprefix("sqlite:///")).exists()
+    else:
+        assert error.code == "backup_failed"
+        assert "no schema" in error.message
+    assert not (tmp_path / "empty.backup").exists()
+
+
+def test_the_postgresql_tools_must_be_there_and_new_enough(
+    new_database: NewDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = new_database("source")
+    if source.is_sqlite:
+        pytest.skip("pg_dump only backs up PostgreSQL")
+    _filled(source)[0].dispose()
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    monkeypatch.setenv("PATH", str(tools))
+    error = _fails(source, "db", "backup", str(tmp_path / "a.backup"))
+    assert isinstance(error, StorylineError)
+    assert error.code == "configuration_error"
+    assert "pg_dump is not on PATH" in error.message
+
+    old = tools / "pg_dump"
+    old.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n")
+    old.chmod(0o755)
+    error = _fails(source, "db", "backup", str(tmp_path / "a.backup"))
+    assert isinstance(error, StorylineError)
+    assert error.code == "configuration_error"
+    assert "use the client tools of version" in error.message
+    assert not (tmp_path / "a.backup").exists()

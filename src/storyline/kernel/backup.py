@@ -78,6 +78,15 @@ def backup_failed(message: str) -> StorylineError:
 def backup(engine: Engine, target: Path, *, progress: Progress = _quiet) -> BackupInfo:
     """Write a consistent copy of the database to `target` (replaced if it
     exists, but only once the new copy is complete)."""
+    if engine.dialect.name == "sqlite" and not _sqlite_path(engine).is_file():
+        raise ConfigurationError(
+            f"there is no database at {_sqlite_path(engine)}: check STORYLINE_DATABASE_URL"
+        )
+    if migrate.current(engine) is None:
+        raise backup_failed(
+            "the database has no schema, so there is nothing to back up: check "
+            "STORYLINE_DATABASE_URL"
+        )
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
