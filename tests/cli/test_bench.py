@@ -83,7 +83,7 @@ def _drop_cached_templates(base: str) -> None:
     try:
         with engine.connect() as connection:
             names = connection.scalars(
-                text("SELECT datname FROM pg_database WHERE datname LIKE 'storyline_bench_xs_%'")
+                text("SELECT datname FROM pg_database WHERE datname LIKE 'storyline_bench_xs_s1_%'")
             ).all()
             for name in names:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

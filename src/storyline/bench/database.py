@@ -118,8 +118,9 @@ def _prepare_postgresql(options: BenchOptions, key: str, console: Console) -> Pr
             load_seconds = _load(pg_url(base, partial), options, console)
             with admin.connect() as connection:
                 connection.execute(text(f'ALTER DATABASE "{partial}" RENAME TO "{template}"'))
-                # Templates of the same tier built by an older schema or generator.
-                prefix = f"storyline_bench_{options.tier.lower()}_s"
+                # Templates of the same tier and seed built by an older schema or
+                # generator (another seed's template is not stale: a run may be using it).
+                prefix = f"storyline_bench_{options.tier.lower()}_s{options.seed}_"
                 for name in existing:
                     if name.startswith(prefix) and name != template:
                         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -26,12 +26,41 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    database_url: str, *, workers: int, log_path: Path, ready_seconds: float = SERVER_START_SECONDS
+    database_url: str,
+    *,
+    workers: int,
+    log_path: Path,
+    ready_seconds: float = SERVER_START_SECONDS,
+    environment: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """`storyline serve` on a free loopback port; yields its base URL and
     stops it by PID (its worker processes with it) on the way out."""
+    process, base = start_server(
+        database_url,
+        workers=workers,
+        log_path=log_path,
+        ready_seconds=ready_seconds,
+        environment=environment,
+    )
+    try:
+        yield base
+    finally:
+        stop_process(process)
+
+
+def start_server(
+    database_url: str,
+    *,
+    workers: int,
+    log_path: Path,
+    ready_seconds: float = SERVER_START_SECONDS,
+    environment: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `storyline serve` on a free loopback port and wait until it
+    answers; the caller stops it (`stop_process`, or SIGKILL to its process
+    group, whose id is its PID). `environment` adds to the settings."""
     port = free_port()
-    env = {**os.environ, "STORYLINE_DATABASE_URL": database_url}
+    env = {**os.environ, **(environment or {}), "STORYLINE_DATABASE_URL": database_url}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -55,12 +84,13 @@ def running_server(
             # along with it even if it dies without stopping them.
             start_new_session=True,
         )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait_ready(process, base, ready_seconds, log_path)
-            yield base
-        finally:
-            stop_process(process)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(process, base, ready_seconds, log_path)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process, base
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base: str, seconds: float, log: Path) -> None:

@@ -1,4 +1,5 @@
-"""`storyline bench`: latency, throughput and concurrency of the API at a tier."""
+"""`storyline bench`: latency, throughput and concurrency of the API at a tier;
+`storyline bench load`: many simulated users at once, and no write lost."""
 
 from __future__ import annotations
 
@@ -21,7 +22,15 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}x"
 
 
+app = typer.Typer(
+    help="Benchmark the API through a real server (`bench load`: many users at once).",
+    invoke_without_command=True,
+)
+
+
+@app.callback()
 def bench(
+    ctx: typer.Context,
     tier: Annotated[str, typer.Option(help="S (15k stories) or M (100k).")] = "S",
     database: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
     url: Annotated[
@@ -45,6 +54,8 @@ def bench(
 ) -> None:
     """Start a real server on 127.0.0.1 against a database loaded with TIER and
     measure the StoryBoard-compatible API (compared with StoryBoard 1.1.0)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from storyline import bench as runner
 
     tier = tier.upper()
@@ -149,3 +160,99 @@ def render(result: object, console: Console) -> None:
             console.print(f"[red]{case.label}[/red]: {sample}")
         if case.sql_method and case.sql_method.startswith(("failed", "request failed")):
             console.print(f"[yellow]{case.label}[/yellow]: SQL timing {case.sql_method}")
+
+
+@app.command("load")
+def load(
+    users: Annotated[int, typer.Option(help="Simulated users, each with its own connection.")] = 50,
+    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 180.0,
+    tier: Annotated[str, typer.Option(help="S (15k stories) or M (100k).")] = "S",
+    database: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
+    url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL server to use (as for `storyline bench`)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Server worker processes (default: 2, one per core here)."),
+    ] = None,
+    think: Annotated[
+        float, typer.Option(help="Mean pause in seconds between a user's requests.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data and of the users.")] = 1,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where cached SQLite databases and server logs go.")
+    ] = Path("var/bench"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """USERS simulated users mixing reads, writes and card moves against a real
+    server for DURATION seconds; fails on any 5xx answer or lost write."""
+    from storyline.bench.load import LoadOptions, run_load
+
+    database = database.lower()
+    if database not in {"sqlite", "postgresql"}:
+        raise InvalidInput.field("database", "must be sqlite or postgresql")
+    if not 0 <= think <= 60:
+        raise InvalidInput.field("think", "must be between 0 and 60 seconds")
+    options = LoadOptions(
+        users=users,
+        duration=duration,
+        tier=tier.upper(),
+        database=database,
+        url=url,
+        workers=workers,
+        think=think,
+        seed=seed,
+        data_dir=data_dir,
+    )
+    result = run_load(options, Console(stderr=True))
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2, sort_keys=True))
+    else:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=150)
+        render_load(result, console)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def render_load(result: object, console: Console) -> None:
+    from storyline.bench.load import LoadResult
+
+    assert isinstance(result, LoadResult)
+    table = Table(
+        title=(
+            f"Tier {result.tier}: {result.stories:,} stories on {result.database}, "
+            f"{result.workers} worker(s), {result.users} users for {result.seconds:.0f} s"
+        )
+    )
+    for name in ("request", "n", "p50 ms", "p95 ms", "p99 ms", "errors"):
+        table.add_column(name, justify="left" if name == "request" else "right")
+    for kind in result.kinds:
+        table.add_row(
+            kind.label,
+            f"{kind.count:,}",
+            _ms(kind.p50_ms),
+            _ms(kind.p95_ms),
+            _ms(kind.p99_ms),
+            str(kind.errors),
+        )
+    console.print(table)
+    acknowledged = ", ".join(f"{n:,} {what}" for what, n in result.acknowledged.items())
+    console.print(
+        f"{result.requests:,} requests, {result.throughput:,.1f} per second; "
+        f"acknowledged writes read back: {acknowledged} "
+        f"({result.uncertain} without an answer, not checked)."
+    )
+    colour = "green" if result.ok else "red"
+    console.print(
+        f"[{colour}]5xx answers: {result.server_errors}; transport errors: "
+        f"{result.transport_errors}; lost writes: {len(result.lost)}[/{colour}]"
+    )
+    for sample in result.error_samples:
+        console.print(f"  {sample}")
+    for lost in result.lost[:20]:
+        console.print(f"[red]lost[/red]: {lost}")
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")

@@ -1,4 +1,5 @@
-"""`storyline db`: where the schema is, how it got there, and upgrading it.
+"""`storyline db`: where the schema is, how it got there, upgrading it, and
+backing the database up and restoring it (`kernel/backup.py`).
 
 Also the schema step of `storyline serve` (`prepare`): an empty database gets
 the schema; an embedded SQLite database that is behind is copied aside and
@@ -10,17 +11,20 @@ something each of them should race to do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
 
 from storyline.bootstrap import build
 from storyline.config import Settings
 from storyline.errors import InvalidInput, SchemaMismatch
+from storyline.kernel import backup as backups
 from storyline.kernel import migrate
 
 app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
@@ -168,3 +172,77 @@ def db_check() -> None:
     finally:
         container.db.dispose()
     console.print("Models and migrations agree.")
+
+
+def _progress(description: str) -> tuple[Progress, Callable[[int, int], None]]:
+    """A progress bar on stderr (stdout keeps the one-line result) and the
+    callback that moves it."""
+    bar = Progress(
+        TextColumn(description),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task(description, total=None)
+
+    def advance(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return bar, advance
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@app.command("backup")
+def db_backup(
+    file: Annotated[
+        Path, typer.Argument(help="Where to write the backup (replaced if it exists).")
+    ],
+) -> None:
+    """Back up the whole database to FILE while the server keeps running: a
+    SQLite copy, or a pg_dump custom-format file on PostgreSQL."""
+    container = build(Settings.from_env())
+    bar, advance = _progress("Backing up")
+    try:
+        with bar:
+            info = backups.backup(container.db.engine, file, progress=advance)
+    finally:
+        container.db.dispose()
+    console.print(
+        f"Backed up the {info.dialect} database at revision {info.revision or 'empty'} "
+        f"to {info.path} ({_size(info.size)})."
+    )
+
+
+@app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `storyline db backup`.")],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace everything in a database that holds data."),
+    ] = False,
+) -> None:
+    """Restore FILE into the database (which must be empty unless --force),
+    then upgrade it if the backup is from an older version."""
+    container = build(Settings.from_env())
+    bar, advance = _progress("Restoring")
+    try:
+        with bar:
+            info = backups.restore(container.db.engine, file, force=force, progress=advance)
+    finally:
+        container.db.dispose()
+    console.print(f"Restored {file} (revision {info.backup_revision}).")
+    if info.upgraded:
+        console.print(
+            f"Upgraded it to {info.revision} ({_plural(len(info.upgraded), 'revision')}: "
+            f"{_listing(info.upgraded)})."
+        )

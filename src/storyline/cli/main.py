@@ -10,7 +10,7 @@ from rich.console import Console
 
 from storyline.bootstrap import build
 from storyline.cli import remote
-from storyline.cli.bench import bench as bench_command
+from storyline.cli.bench import app as bench_app
 from storyline.cli.db import app as db_app
 from storyline.cli.db import prepare as prepare_schema
 from storyline.cli.demo import app as demo_app
@@ -28,7 +28,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(elections_app, name="elections")
 app.add_typer(demo_app, name="demo")
-app.command("bench")(bench_command)
+app.add_typer(bench_app, name="bench")
 app.command("login")(remote.login)
 app.command("logout")(remote.logout)
 app.command("whoami")(remote.whoami)
