@@ -18,9 +18,10 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from storyline import __version__, subsystems, web
 from storyline.api import system
-from storyline.api.deps import check_input, reject_unknown_params
+from storyline.api.deps import reject_unknown_params
 from storyline.bootstrap import Container
 from storyline.http import errors
+from storyline.http.input import check_input
 from storyline.web.panels import Panel
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,6 +34,7 @@ from storyline.errors import (
     TooManyRequests,
 )
 from storyline.kernel.db import is_unavailable
+from storyline.kernel.validation import invalid_input
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,14 @@ def install(app: FastAPI) -> None:
         ]
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "Invalid input."
         return respond(request, 400, "invalid_input", message, details)
+
+    @app.exception_handler(ValidationError)
+    async def _model(request: Request, error: ValidationError) -> Response:
+        # An input model built in a handler from what was sent (a page's form
+        # fields) rather than through `kernel.validation.validate`: still the
+        # sender's mistake, never a 500.
+        problem = invalid_input(error)
+        return respond(request, 400, problem.code, problem.message, problem.details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:

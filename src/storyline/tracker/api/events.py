@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.kernel import timeline as service
 from storyline.kernel.timeline import EventFilter
+from storyline.kernel.validation import Id
 
 router = APIRouter(tags=["events"])
 
@@ -35,9 +36,9 @@ def list_events(
     ctx: ContextDep,
     paging: PageDep,
     response: Response,
-    story_id: int | None = None,
-    worklist_id: int | None = None,
-    board_id: int | None = None,
+    story_id: Id | None = None,
+    worklist_id: Id | None = None,
+    board_id: Id | None = None,
     event_type: Annotated[list[str] | None, Query()] = None,
 ) -> Any:
     filters = EventFilter(
@@ -55,7 +56,7 @@ def list_events(
 
 
 @router.get("/events/{event_id}", response_model=EventOut)
-def get_event(ctx: ContextDep, event_id: int) -> Any:
+def get_event(ctx: ContextDep, event_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_event(session, actor=ctx.actor, event_id=event_id)
 
@@ -63,7 +64,7 @@ def get_event(ctx: ContextDep, event_id: int) -> Any:
 @router.get("/stories/{story_id}/events", response_model=list[EventOut])
 def list_story_events(
     ctx: ContextDep,
-    story_id: int,
+    story_id: Id,
     paging: PageDep,
     response: Response,
     event_type: Annotated[list[str] | None, Query()] = None,
@@ -82,7 +83,7 @@ def list_story_events(
 
 
 @router.get("/stories/{story_id}/events/{event_id}", response_model=EventOut)
-def get_story_event(ctx: ContextDep, story_id: int, event_id: int) -> Any:
+def get_story_event(ctx: ContextDep, story_id: Id, event_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_event(session, actor=ctx.actor, event_id=event_id, story_id=story_id)
 
