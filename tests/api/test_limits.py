@@ -3,6 +3,8 @@ ids by number or by name, and text no column can store."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -10,7 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storyline.app import create_app
-from storyline.bootstrap import Container
+from storyline.bootstrap import Container, build
+from storyline.config import Settings
+from storyline.errors import ConfigurationError
 from storyline.kernel.validation import NAME_LENGTH, TEXT_LENGTH
 from tests.factories import Factory
 
@@ -68,6 +72,73 @@ def test_every_long_text_has_its_limit(
     over = "x" * (limit + 1)
     body = {**body, "tags": [over]} if field == "tags.0" else {**body, field: over}
     _field_error(client.post(path, json=body, headers=admin.headers), field)
+
+
+# The body size
+
+
+@pytest.fixture
+def small_limit(settings: Settings) -> Iterator[TestClient]:
+    tight = Settings(
+        database_url=settings.database_url, data_dir=settings.data_dir, max_body_bytes=2048
+    )
+    container = build(tight)
+    with TestClient(create_app(container)) as client:
+        yield client
+    container.db.dispose()
+
+
+def _too_large(response: httpx.Response) -> None:
+    assert response.status_code == 413, response.text
+    body = response.json()
+    assert body["code"] == "too_large"
+    assert "2048 bytes" in body["message"]
+    assert body["faultcode"] == "Client"
+
+
+def test_a_body_declared_too_large_is_413_before_it_is_read(
+    small_limit: TestClient, factory: Factory
+) -> None:
+    admin = factory.admin()
+    body = {"title": "S", "description": "x" * 3000}
+    _too_large(small_limit.post("/v1/stories", json=body, headers=admin.headers))
+    small = small_limit.post("/v1/stories", json={"title": "S"}, headers=admin.headers)
+    assert small.status_code == 200, small.text
+
+
+def test_a_chunked_body_without_length_is_cut_off_at_the_limit(
+    small_limit: TestClient, factory: Factory
+) -> None:
+    admin = factory.admin()
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"title": "S", "description": "'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b'"}'
+
+    response = small_limit.post("/v1/stories", content=chunks(), headers={**admin.headers, **JSON})
+    assert "content-length" not in response.request.headers
+    _too_large(response)
+
+
+def test_a_large_page_form_is_413_as_an_error_page(small_limit: TestClient) -> None:
+    response = small_limit.post(
+        "/login",
+        content=b"email=a&password=" + b"x" * 3000,
+        headers={"content-type": "application/x-www-form-urlencoded", "accept": "text/html"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html")
+    assert "2048 bytes" in response.text
+
+
+def test_the_body_limit_is_configurable(tmp_path: Path) -> None:
+    env = {"STORYLINE_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(env).max_body_bytes == 1024 * 1024
+    assert Settings.from_env({**env, "STORYLINE_MAX_BODY_BYTES": "4096"}).max_body_bytes == 4096
+    with pytest.raises(ConfigurationError, match="STORYLINE_MAX_BODY_BYTES"):
+        Settings.from_env({**env, "STORYLINE_MAX_BODY_BYTES": "10"})
 
 
 # Ids by number or by name

@@ -1,5 +1,6 @@
 """What the JSON API and the pages share: the one translation of errors to
-HTTP, the refusal of input no column can hold and the runtime protocol."""
+HTTP, the refusal of input no column can hold, the request body limit and
+the runtime protocol."""
 
 from starlette.convertors import IntegerConvertor, register_url_convertor
 

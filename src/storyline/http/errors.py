@@ -84,6 +84,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _documented("Signed in but not allowed."),
     404: _documented("No such resource (or a private story the caller may not see)."),
     409: _documented("A duplicate, or a concurrent change that could not be retried."),
+    413: _documented("The request body is larger than the server accepts."),
     503: _documented("The database is not available right now; see Retry-After."),
 }
 
