@@ -10,7 +10,9 @@ services and the database rather than stopping at "not found".
 
 The number of examples is small and the generation derandomized: the run is
 the same every time and stays within about a minute on a two-core machine.
-Set STORYLINE_FUZZ_EXAMPLES to search harder locally.
+Set STORYLINE_FUZZ_EXAMPLES to search harder locally. The module runs on
+SQLite, and on PostgreSQL when STORYLINE_TEST_DATABASE_URL is set
+(tests/conftest.py); `test_api_sequences` fuzzes sequences of calls.
 """
 
 from __future__ import annotations
