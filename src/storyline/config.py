@@ -168,6 +168,10 @@ class Settings:
     page_size_default: int = 100
     page_size_maximum: int = 500
     enable_editable_comments: bool = True
+    # The largest request body read (API and page forms alike); larger ones
+    # get a 413 before they are read. A description or comment at its
+    # longest (65,535 characters) fits even with every character escaped.
+    max_body_bytes: int = 1024 * 1024
     # SQLAlchemy echo, for debugging only.
     echo_sql: bool = False
     # Sign-in. With no provider and local accounts on, a fresh install works
@@ -266,6 +270,11 @@ class Settings:
             ),
             page_size_maximum=_int(
                 env.get("STORYLINE_PAGE_SIZE_MAXIMUM", "500"), "STORYLINE_PAGE_SIZE_MAXIMUM", 1
+            ),
+            max_body_bytes=_int(
+                env.get("STORYLINE_MAX_BODY_BYTES", str(1024 * 1024)),
+                "STORYLINE_MAX_BODY_BYTES",
+                1024,
             ),
             enable_editable_comments=_bool(
                 env.get("STORYLINE_EDITABLE_COMMENTS", "true"), "STORYLINE_EDITABLE_COMMENTS"

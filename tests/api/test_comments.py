@@ -12,7 +12,7 @@ from sqlalchemy import Engine, event, select
 from storyline.app import create_app
 from storyline.bootstrap import build
 from storyline.kernel.models import Event
-from storyline.tracker.comments import MAX_CONTENT_LENGTH
+from storyline.kernel.validation import TEXT_LENGTH
 from storyline.tracker.models import Story
 from tests.factories import Factory
 
@@ -114,12 +114,10 @@ def test_content_is_validated_with_the_field_named(client: TestClient, factory: 
         assert response.status_code == 400, body
         assert response.json()["code"] == "invalid_input"
         assert response.json()["details"][0]["field"] == "content"
-    too_long = client.post(
-        url, json={"content": "x" * (MAX_CONTENT_LENGTH + 1)}, headers=user.headers
-    )
+    too_long = client.post(url, json={"content": "x" * (TEXT_LENGTH + 1)}, headers=user.headers)
     assert too_long.status_code == 400
     assert too_long.json()["details"][0]["field"] == "content"
-    longest = client.post(url, json={"content": "x" * MAX_CONTENT_LENGTH}, headers=user.headers)
+    longest = client.post(url, json={"content": "x" * TEXT_LENGTH}, headers=user.headers)
     assert longest.status_code == 200
     # Markdown keeps its leading indentation (a code block).
     code = _post(client, story_id, user, content="    indented code\n")

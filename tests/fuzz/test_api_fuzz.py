@@ -10,13 +10,14 @@ services and the database rather than stopping at "not found".
 
 The number of examples is small and the generation derandomized: the run is
 the same every time and stays within about a minute on a two-core machine.
-Set STORYLINE_FUZZ_EXAMPLES to search harder locally.
+Set STORYLINE_FUZZ_EXAMPLES to search harder locally. The module runs on
+SQLite, and on PostgreSQL when STORYLINE_TEST_DATABASE_URL is set
+(tests/conftest.py); `test_api_sequences` fuzzes sequences of calls.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext
@@ -37,13 +37,12 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from storyline.app import create_app
 from storyline.bootstrap import build
 from storyline.config import Settings
-from tests.factories import Factory, TestUser
+from tests.factories import TestUser
+from tests.fuzz.conftest import World
 
 EXAMPLES = int(os.environ.get("STORYLINE_FUZZ_EXAMPLES", "12"))
 # Ids of rows that exist in every seeded table (each table starts at 1).
@@ -92,53 +91,9 @@ class Seeded:
 
 
 @pytest.fixture(scope="module")
-def fuzz_database(
-    database_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated database of the module's own, shared by every operation's
-    test: seeding one per operation would cost more than the fuzzing."""
-    if database_template.startswith("sqlite"):
-        target = tmp_path_factory.mktemp("fuzz") / "storyline.db"
-        shutil.copyfile(database_template.removeprefix("sqlite:///"), target)
-        yield f"sqlite:///{target}"
-        return
-    url = make_url(database_template)
-    name = f"{url.database}_fuzz"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def seeded(fuzz_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    """An app on a database with a little of everything: an administrator
-    with a token, a user, a project, a story with a tag, a task and a
-    comment, and a private story of the user's."""
-    settings = Settings(database_url=fuzz_database, data_dir=tmp_path_factory.mktemp("data"))
-    container = build(settings)
-    app = create_app(container)
-    with TestClient(app) as client:
-        factory = Factory(container, client)
-        admin = factory.admin()
-        user = factory.user()
-        project = factory.project(admin)
-        story = factory.story(admin, tags=["fuzz"])
-        factory.task(admin, story_id=story["id"], project_id=project["id"])
-        response = client.post(
-            f"/v1/stories/{story['id']}/comments",
-            json={"content": "A comment."},
-            headers=admin.headers,
-        )
-        assert response.status_code == 200, response.text
-        factory.story(user, private=True, users=[user.id])
-    with asgi.get_client(app) as session:
-        yield Seeded(app=app, admin=admin, session=session)
-    container.db.dispose()
+def seeded(world: World) -> Iterator[Seeded]:
+    with asgi.get_client(world.app) as session:
+        yield Seeded(app=world.app, admin=world.admin, session=session)
 
 
 def error_shape(ctx: CheckContext, response: Response, case: Case) -> bool | None:

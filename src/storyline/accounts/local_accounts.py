@@ -18,6 +18,7 @@ from storyline.accounts.audit import Client
 from storyline.accounts.models import LocalCredential, User
 from storyline.config import Settings
 from storyline.errors import InvalidInput, NotAuthenticated, PermissionDenied
+from storyline.kernel.validation import Name
 
 MIN_PASSWORD_LENGTH = 10
 # argon2-cffi's defaults are RFC 9106's second recommended profile (argon2id,
@@ -36,7 +37,7 @@ class SignupIn(BaseModel):
     full_name: str = Field(min_length=1, max_length=255)
     email: str = Field(min_length=3, max_length=255)
     password: str = Field(min_length=1, max_length=1024)
-    invitation: str | None = None
+    invitation: Name | None = None
 
 
 def check_password_strength(password: str) -> None:

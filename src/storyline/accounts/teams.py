@@ -18,7 +18,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel.access import Actor, require_superuser
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
-from storyline.kernel.validation import validate
+from storyline.kernel.validation import LongText, id_or_name, is_number, validate
 
 TEAM_SORT = {
     "id": Team.id,
@@ -33,7 +33,7 @@ class TeamIn(BaseModel):
 
     # StoryBoard's team names: letters, digits and separators, usable in URLs.
     name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.\-]+$")
-    description: str | None = None
+    description: LongText | None = None
     security: bool = False
 
 
@@ -68,17 +68,18 @@ def list_teams(session: Session, *, filters: TeamFilter, page: PageRequest) -> P
 def get_team(session: Session, *, ref: str | int) -> Team:
     """A team by id or by name."""
     team: Team | None
-    if isinstance(ref, int) or ref.isdigit():
-        team = session.get(Team, int(ref))
+    key = id_or_name(ref)
+    if isinstance(key, int):
+        team = session.get(Team, key)
     else:
-        team = session.scalars(select(Team).where(Team.name == ref)).one_or_none()
+        team = session.scalars(select(Team).where(Team.name == key)).one_or_none()
     if team is None:
         raise NotFound.of("team", ref)
     return team
 
 
 def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -> None:
-    if name.isdigit():
+    if is_number(name):
         raise InvalidInput.field(
             "name", "must not be a number, so that it can't be taken for an id"
         )

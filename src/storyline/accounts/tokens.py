@@ -27,7 +27,7 @@ from storyline.errors import InvalidInput, NotFound, PermissionDenied
 from storyline.kernel.access import Actor, require_user
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
-from storyline.kernel.validation import Id, validate
+from storyline.kernel.validation import Id, Name, validate
 
 Scope = Literal["read", "write"]
 # A bound keeps date arithmetic in range; a century is "never" for a token.
@@ -54,7 +54,7 @@ class TokenIn(BaseModel):
     expires_at: AwareDatetime | None = None
     # Accepted only to refuse it clearly: StoryBoard let clients choose the
     # secret, which invites weak, reused secrets.
-    access_token: str | None = None
+    access_token: Name | None = None
 
 
 class TokenUpdate(BaseModel):

@@ -1,16 +1,14 @@
 """Dependencies shared by every route: the request context, paging, and the
-rejection of unknown query parameters."""
+rejection of unknown query parameters. (Input no column can hold is refused
+for the API and the pages alike, by `storyline.http.input`.)"""
 
 from __future__ import annotations
 
 import datetime as dt
-import types
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -25,7 +23,6 @@ from storyline.http.runtime import Runtime, runtime
 from storyline.kernel.access import Actor
 from storyline.kernel.db import Database
 from storyline.kernel.paging import Page, PageRequest
-from storyline.kernel.validation import MAX_INT, MIN_INT
 
 
 def _timestamp(value: dt.datetime) -> str:
@@ -117,105 +114,6 @@ async def reject_unknown_params(request: Request) -> None:
             f"Unknown argument: {', '.join(unknown)}",
             details=[{"field": name, "message": "unknown argument"} for name in unknown],
         )
-
-
-def _is_integer(annotation: Any) -> bool:
-    if annotation is int:
-        return True
-    if typing.get_origin(annotation) in {typing.Union, types.UnionType, list, Annotated}:
-        return any(_is_integer(arg) for arg in typing.get_args(annotation))
-    return False
-
-
-def _integer_params(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
-    """The names of `route`'s integer path and query parameters."""
-    cached: tuple[frozenset[str], frozenset[str]] | None = getattr(
-        route, "_storyline_integers", None
-    )
-    if cached is None:
-        path: set[str] = set()
-        query: set[str] = set()
-        stack = [route.dependant]
-        while stack:
-            dependant = stack.pop()
-            path.update(
-                p.alias for p in dependant.path_params if _is_integer(p.field_info.annotation)
-            )
-            query.update(
-                p.alias for p in dependant.query_params if _is_integer(p.field_info.annotation)
-            )
-            stack.extend(dependant.dependencies)
-        cached = (frozenset(path), frozenset(query))
-        route._storyline_integers = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def _check_integer(name: str, raw: str) -> None:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        return  # not a number at all: the parameter's own validation says so
-    if not MIN_INT <= value <= MAX_INT:
-        raise InvalidInput.field(name, f"must be between {MIN_INT} and {MAX_INT}")
-
-
-def _nul_field(value: Any, path: str) -> str | None:
-    """The dotted path of the first string (or key) in `value` holding a NUL."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            field = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return field
-            found = _nul_field(item, field)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_field(item, f"{path}.{index}" if path else str(index))
-            if found is not None:
-                return found
-    return None
-
-
-def _refuse_nul(field: str) -> InvalidInput:
-    return InvalidInput.field(field, "must not contain NUL characters")
-
-
-async def check_input(request: Request) -> None:
-    """Refuse, with a 400 naming the field, input that no column can hold,
-    before it reaches a query and makes the database fail with a 500: integer
-    path and query parameters outside an `integer` column's range, and NUL
-    characters in any string (PostgreSQL's text cannot store them), in the
-    path, the query or a JSON body. Every /v1 route gets this (app.py),
-    so no endpoint has to remember it; ids in request bodies are bounded by
-    their models (`kernel.validation.Id`)."""
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
-        return
-    path_ints, query_ints = _integer_params(route)
-    for name, raw in request.path_params.items():
-        if "\x00" in str(raw):
-            raise _refuse_nul(name)
-        if name in path_ints:
-            _check_integer(name, str(raw))
-    for name, raw in request.query_params.multi_items():
-        if "\x00" in raw or "\x00" in name:
-            raise _refuse_nul(name)
-        if name in query_ints:
-            _check_integer(name, raw)
-    body = await request.body()
-    # A NUL can only be in valid JSON as the escape \u0000 (raw control
-    # characters are refused by the parser).
-    if b"\\u0000" in body:
-        try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return  # FastAPI's own parsing answers malformed JSON
-        field = _nul_field(document, "")
-        if field is not None:
-            raise _refuse_nul(field or "body")
 
 
 # What the `q` of every search endpoint takes (the language of kernel/search.py).

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Body, Path, Response
 from storyline.api.deps import Context, ContextDep
 from storyline.kernel import roles
 from storyline.kernel.schema import RoleSpec
+from storyline.kernel.validation import Id
 
 PermissionBody = Annotated[dict[str, Any], Body()]
 How = Literal["add", "replace", "remove"]
@@ -29,7 +30,7 @@ How = Literal["add", "replace", "remove"]
 def mount_permissions(router: APIRouter, *, spec: RoleSpec, param: str, load: roles.Loader) -> None:
     """Add `GET`, `POST`, `PUT` and `DELETE /{param}/permissions` to `router`."""
     path = f"/{{{param}}}/permissions"
-    ObjectId = Annotated[int, Path(alias=param)]
+    ObjectId = Annotated[Id, Path(alias=param)]
 
     def change(ctx: Context, object_id: int, body: dict[str, Any], how: How) -> str:
         with ctx.db.write() as session:

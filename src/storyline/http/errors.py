@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,6 +34,7 @@ from storyline.errors import (
     TooManyRequests,
 )
 from storyline.kernel.db import is_unavailable
+from storyline.kernel.validation import invalid_input
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _documented("Signed in but not allowed."),
     404: _documented("No such resource (or a private story the caller may not see)."),
     409: _documented("A duplicate, or a concurrent change that could not be retried."),
+    413: _documented("The request body is larger than the server accepts."),
     503: _documented("The database is not available right now; see Retry-After."),
 }
 
@@ -172,6 +174,14 @@ def install(app: FastAPI) -> None:
         ]
         message = "; ".join(f"{d['field']}: {d['message']}" for d in details) or "Invalid input."
         return respond(request, 400, "invalid_input", message, details)
+
+    @app.exception_handler(ValidationError)
+    async def _model(request: Request, error: ValidationError) -> Response:
+        # An input model built in a handler from what was sent (a page's form
+        # fields) rather than through `kernel.validation.validate`: still the
+        # sender's mistake, never a 500.
+        problem = invalid_input(error)
+        return respond(request, 400, problem.code, problem.message, problem.details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:

@@ -19,7 +19,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from storyline.kernel.access import Actor, can_see, require_user
 from storyline.kernel.models import Subscription
 from storyline.kernel.paging import Page, PageRequest, paginate
-from storyline.kernel.validation import Id
+from storyline.kernel.validation import Id, Name
 
 TARGET_TYPES = ("story", "task", "project", "project_group", "worklist", "board")
 
@@ -36,7 +36,7 @@ SUBSCRIPTION_SORT = {
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    target_type: str
+    target_type: Name
     target_id: Id
     user_id: Id | None = None
 

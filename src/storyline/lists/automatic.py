@@ -20,6 +20,7 @@ from storyline.domain import events
 from storyline.errors import InvalidInput, NotFound
 from storyline.kernel import timeline
 from storyline.kernel.access import Actor, require_user, story_visibility
+from storyline.kernel.validation import Name
 from storyline.lists.common import ITEM_TYPES, ItemView, get_worklist, require_owner, resolve_items
 from storyline.lists.models import FilterCriterion, WorklistFilter
 from storyline.tracker.models import Story, Task
@@ -76,7 +77,7 @@ class CriterionIn(BaseModel):
 class FilterIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    type: str
+    type: Name
     # StoryBoard's field name.
     filter_criteria: list[CriterionIn] = Field(default_factory=list, max_length=50)
 

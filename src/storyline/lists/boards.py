@@ -29,7 +29,7 @@ from storyline.kernel.access import (
 )
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
-from storyline.kernel.validation import Id, validate
+from storyline.kernel.validation import Id, LongText, validate
 from storyline.lists import worklists as lists
 from storyline.lists.common import (
     ITEM_TYPES,
@@ -79,7 +79,7 @@ class LaneIn(BaseModel):
 
 
 class BoardIn(ListIn):
-    description: str | None = None
+    description: LongText | None = None
     lanes: list[LaneIn] = Field(default_factory=list, max_length=100)
 
 

@@ -27,7 +27,7 @@ from storyline.kernel.access import ANONYMOUS, Actor, can_see, require_superuser
 from storyline.kernel.models import Event, OutboxMessage
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
-from storyline.kernel.validation import Id, WebUrl, validate
+from storyline.kernel.validation import Id, Name, WebUrl, validate
 from storyline.notifications.models import Webhook, WebhookDelivery
 from storyline.tracker.models import Project, ProjectGroup
 
@@ -44,7 +44,7 @@ class WebhookIn(BaseModel):
     project_group_id: Id | None = None
     secret: str | None = Field(default=None, min_length=16, max_length=200)
     description: str | None = Field(default=None, max_length=255)
-    event_types: list[str] = Field(default_factory=list)
+    event_types: list[Name] = Field(default_factory=list)
     active: bool = True
 
     @field_validator("event_types")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -27,13 +27,8 @@ from storyline.kernel.access import (
 from storyline.kernel.models import Event
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
-from storyline.kernel.validation import Id
+from storyline.kernel.validation import Id, LongText
 from storyline.tracker.models import Comment, CommentHistory, Story
-
-# StoryBoard stored comments as MEDIUMTEXT (16 MiB), which let one request
-# store a whole CI log. 64 KiB holds any comment a person writes and any
-# review-system summary, and keeps one row from dominating a story's page.
-MAX_CONTENT_LENGTH = 65_535
 
 COMMENT_SORT = {
     "id": Comment.id,
@@ -55,7 +50,7 @@ class CommentIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    content: str = Field(max_length=MAX_CONTENT_LENGTH)
+    content: LongText
     in_reply_to: Id | None = None
 
     _content = field_validator("content")(_check_content)
@@ -66,7 +61,7 @@ class CommentEdit(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    content: str = Field(max_length=MAX_CONTENT_LENGTH)
+    content: LongText
 
     _content = field_validator("content")(_check_content)
 

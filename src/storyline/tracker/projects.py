@@ -14,7 +14,7 @@ from storyline.kernel import subscriptions
 from storyline.kernel.access import Actor, require_superuser
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.text import contains
-from storyline.kernel.validation import WebUrl, validate
+from storyline.kernel.validation import LongText, WebUrl, id_or_name, is_number, validate
 from storyline.tracker.models import Branch, Project, ProjectGroup, project_group_mapping
 
 PROJECT_SORT = {
@@ -36,7 +36,7 @@ class ProjectIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.\-/]+$")
-    description: str | None = None
+    description: LongText | None = None
     repo_url: WebUrl | None = Field(default=None, max_length=255)
     is_active: bool = True
     autocreate_branches: bool = False
@@ -86,17 +86,18 @@ def list_projects(session: Session, *, filters: ProjectFilter, page: PageRequest
 def get_project(session: Session, *, ref: str | int) -> Project:
     """A project by id or by name (names may contain slashes)."""
     project: Project | None
-    if isinstance(ref, int) or ref.isdigit():
-        project = session.get(Project, int(ref))
+    key = id_or_name(ref)
+    if isinstance(key, int):
+        project = session.get(Project, key)
     else:
-        project = session.scalars(select(Project).where(Project.name == ref)).one_or_none()
+        project = session.scalars(select(Project).where(Project.name == key)).one_or_none()
     if project is None:
         raise NotFound.of("project", ref)
     return project
 
 
 def _check_project_name(session: Session, name: str, *, exclude_id: int | None = None) -> None:
-    if name.isdigit():
+    if is_number(name):
         raise InvalidInput.field(
             "name", "must not be a number, so that it can't be taken for an id"
         )
@@ -163,17 +164,18 @@ def list_project_groups(
 
 def get_project_group(session: Session, *, ref: str | int) -> ProjectGroup:
     group: ProjectGroup | None
-    if isinstance(ref, int) or ref.isdigit():
-        group = session.get(ProjectGroup, int(ref))
+    key = id_or_name(ref)
+    if isinstance(key, int):
+        group = session.get(ProjectGroup, key)
     else:
-        group = session.scalars(select(ProjectGroup).where(ProjectGroup.name == ref)).one_or_none()
+        group = session.scalars(select(ProjectGroup).where(ProjectGroup.name == key)).one_or_none()
     if group is None:
         raise NotFound.of("project group", ref)
     return group
 
 
 def _check_group_name(session: Session, name: str, *, exclude_id: int | None = None) -> None:
-    if name.isdigit():
+    if is_number(name):
         raise InvalidInput.field(
             "name", "must not be a number, so that it can't be taken for an id"
         )

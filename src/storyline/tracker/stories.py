@@ -31,7 +31,7 @@ from storyline.kernel.models import Subscription
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
-from storyline.kernel.validation import Id, validate
+from storyline.kernel.validation import Id, LongText, Name, validate
 from storyline.tracker import story_acl
 from storyline.tracker.models import (
     Story,
@@ -82,11 +82,11 @@ class StoryIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     title: str = Field(min_length=1, max_length=255)
-    description: str | None = None
+    description: LongText | None = None
     is_bug: bool = True
     story_type_id: Id = STORY_TYPE_BUG
     private: bool = False
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Name] = Field(default_factory=list)
     users: list[Id] = Field(default_factory=list)
     teams: list[Id] = Field(default_factory=list)
 
@@ -99,7 +99,7 @@ class StoryChanges(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     title: str = Field(default="", min_length=1, max_length=255)
-    description: str | None = None
+    description: LongText | None = None
     is_bug: bool = True
     story_type_id: Id = STORY_TYPE_BUG
     private: bool = False

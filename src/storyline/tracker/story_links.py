@@ -20,7 +20,7 @@ from storyline.domain import events
 from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel import timeline
 from storyline.kernel.access import Actor, get_story, require_user, story_visibility
-from storyline.kernel.validation import Id
+from storyline.kernel.validation import Id, Name
 from storyline.tracker.models import Story, StoryLink
 
 # kind -> (what the source story says, what the target story says)
@@ -38,7 +38,7 @@ class StoryLinkIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     target_story_id: Id
-    kind: str
+    kind: Name
 
 
 @dataclass(frozen=True)

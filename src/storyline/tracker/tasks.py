@@ -31,7 +31,7 @@ from storyline.kernel.access import Actor, get_story, require_user, story_visibi
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
-from storyline.kernel.validation import Id, validate
+from storyline.kernel.validation import Id, LongText, Name, validate
 from storyline.tracker.models import Branch, Milestone, Project, Story, Task, project_group_mapping
 
 TASK_SORT = {
@@ -58,12 +58,12 @@ class TaskIn(BaseModel):
     title: str = Field(min_length=1, max_length=255)
     story_id: Id | None = None
     project_id: Id | None = None
-    status: str = "todo"
-    priority: str | None = "medium"
+    status: Name = "todo"
+    priority: Name | None = "medium"
     assignee_id: Id | None = None
     branch_id: Id | None = None
     milestone_id: Id | None = None
-    link: str | None = None
+    link: LongText | None = None
 
 
 class TaskChanges(BaseModel):
@@ -74,12 +74,12 @@ class TaskChanges(BaseModel):
     title: str = Field(default="", min_length=1, max_length=255)
     story_id: Id | None = None
     project_id: Id | None = None
-    status: str = "todo"
-    priority: str | None = None
+    status: Name = "todo"
+    priority: Name | None = None
     assignee_id: Id | None = None
     branch_id: Id | None = None
     milestone_id: Id | None = None
-    link: str | None = None
+    link: LongText | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from storyline.accounts import preferences
 from storyline.errors import InvalidInput, StorylineError
 from storyline.kernel.paging import PageRequest
+from storyline.kernel.validation import is_number, parse_id
 from storyline.web.security import PageContext
 
 DEFAULT_PAGE_SIZE = 25
@@ -135,6 +136,6 @@ def parse_user_ref(value: str, ctx: PageContext, field: str) -> int | None:
             raise InvalidInput.field(field, "sign in to use “me”")
         return ctx.signed_in.user_id
     head = text.lstrip("#").split(" ", 1)[0]
-    if not head.isdigit():
+    if not is_number(head):
         raise InvalidInput.field(field, "enter a user id, or pick a person from the list")
-    return int(head)
+    return parse_id(head, field)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from storyline.http.input import check_input
 from storyline.web import vendor
 from storyline.web.panels import Panel, by_slot
 from storyline.web.rendering import html_error, make_templates
@@ -40,4 +41,5 @@ def install(
     app.mount("/static", StaticFiles(packages=packages), name="static")
     app.include_router(vendor.router_for(scripts))
     for router in routers:
-        app.include_router(router)
+        # The same refusal of unstorable input as the API's (see app.py).
+        app.include_router(router, dependencies=[Depends(check_input)])

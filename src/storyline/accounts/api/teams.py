@@ -12,6 +12,7 @@ from storyline.accounts.api.users import UserOut, users_out
 from storyline.accounts.teams import TeamFilter, TeamIn
 from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.api.refs import MemberRef, member_id
+from storyline.kernel.validation import Id
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
@@ -34,7 +35,7 @@ def list_teams(
     response: Response,
     name: str | None = None,
     description: str | None = None,
-    project_id: int | None = None,
+    project_id: Id | None = None,
 ) -> Any:
     filters = TeamFilter(name=name, description=description, project_id=project_id)
     with ctx.db.read() as session:
@@ -54,7 +55,7 @@ def create_team(ctx: ContextDep, body: TeamIn) -> Any:
 
 
 @router.get("/{team_id:int}/users", response_model=list[UserOut])
-def list_team_users(ctx: ContextDep, team_id: int) -> Any:
+def list_team_users(ctx: ContextDep, team_id: Id) -> Any:
     with ctx.db.read() as session:
         members = service.team_users(session, team_id=team_id)
     return users_out(members, ctx.actor)
@@ -62,7 +63,7 @@ def list_team_users(ctx: ContextDep, team_id: int) -> Any:
 
 # python-storyboardclient reads a member back after adding it.
 @router.get("/{team_id:int}/users/{user_id:int}", response_model=UserOut)
-def get_team_user(ctx: ContextDep, team_id: int, user_id: int) -> Any:
+def get_team_user(ctx: ContextDep, team_id: Id, user_id: Id) -> Any:
     with ctx.db.read() as session:
         user = service.team_user(session, team_id=team_id, user_id=user_id)
     return UserOut.of(user, ctx.actor)
@@ -70,13 +71,13 @@ def get_team_user(ctx: ContextDep, team_id: int, user_id: int) -> Any:
 
 @router.put("/{team_id:int}/users", response_model=UserOut)
 def add_team_user_by_query(
-    ctx: ContextDep, team_id: int, user_id: int | None = None, body: MemberRef | None = None
+    ctx: ContextDep, team_id: Id, user_id: Id | None = None, body: MemberRef | None = None
 ) -> Any:
     return _add_user(ctx, team_id, member_id("user_id", user_id, body))
 
 
 @router.put("/{team_id:int}/users/{user_id:int}", response_model=UserOut)
-def add_team_user(ctx: ContextDep, team_id: int, user_id: int) -> Any:
+def add_team_user(ctx: ContextDep, team_id: Id, user_id: Id) -> Any:
     return _add_user(ctx, team_id, user_id)
 
 
@@ -88,13 +89,13 @@ def _add_user(ctx: Context, team_id: int, user_id: int) -> UserOut:
 
 @router.delete("/{team_id:int}/users", status_code=204)
 def remove_team_user_by_query(
-    ctx: ContextDep, team_id: int, user_id: int | None = None, body: MemberRef | None = None
+    ctx: ContextDep, team_id: Id, user_id: Id | None = None, body: MemberRef | None = None
 ) -> Response:
     return _remove_user(ctx, team_id, member_id("user_id", user_id, body))
 
 
 @router.delete("/{team_id:int}/users/{user_id:int}", status_code=204)
-def remove_team_user(ctx: ContextDep, team_id: int, user_id: int) -> Response:
+def remove_team_user(ctx: ContextDep, team_id: Id, user_id: Id) -> Response:
     return _remove_user(ctx, team_id, user_id)
 
 
@@ -111,13 +112,13 @@ def get_team(ctx: ContextDep, ref: str) -> Any:
 
 
 @router.put("/{team_id}", response_model=TeamOut)
-def update_team(ctx: ContextDep, team_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_team(ctx: ContextDep, team_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
     with ctx.db.write() as session:
         return service.update_team(session, actor=ctx.actor, team_id=team_id, changes=body)
 
 
 @router.delete("/{team_id}", status_code=204)
-def delete_team(ctx: ContextDep, team_id: int) -> Response:
+def delete_team(ctx: ContextDep, team_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_team(session, actor=ctx.actor, team_id=team_id)
     return Response(status_code=204)

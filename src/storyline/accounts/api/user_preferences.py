@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 
 from storyline.accounts import preferences as service
 from storyline.api.deps import ContextDep
+from storyline.kernel.validation import Id
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -16,7 +17,7 @@ Preferences = dict[str, bool | int | float | str]
 
 
 @router.get("/{user_id:int}/preferences", response_model=Preferences)
-def get_preferences(ctx: ContextDep, user_id: int) -> Any:
+def get_preferences(ctx: ContextDep, user_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_preferences(session, actor=ctx.actor, user_id=user_id)
 
@@ -24,7 +25,7 @@ def get_preferences(ctx: ContextDep, user_id: int) -> Any:
 @router.post("/{user_id:int}/preferences", response_model=Preferences)
 def set_preferences(
     ctx: ContextDep,
-    user_id: int,
+    user_id: Id,
     body: Annotated[dict[str, Any], Body(description="key → value; null deletes the key")],
 ) -> Any:
     with ctx.db.write() as session:

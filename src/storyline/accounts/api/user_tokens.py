@@ -11,6 +11,7 @@ from storyline.accounts import tokens as service
 from storyline.accounts.models import AccessToken
 from storyline.accounts.tokens import TokenIn
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.kernel.validation import Id
 
 router = APIRouter(prefix="/users", tags=["tokens"])
 
@@ -54,7 +55,7 @@ class TokenOut(BaseModel):
 
 
 @router.get("/{user_id:int}/tokens", response_model=list[TokenOut])
-def list_tokens(ctx: ContextDep, paging: PageDep, response: Response, user_id: int) -> Any:
+def list_tokens(ctx: ContextDep, paging: PageDep, response: Response, user_id: Id) -> Any:
     with ctx.db.read() as session:
         page = service.list_tokens(
             session, actor=ctx.actor, user_id=user_id, page=paging.request(ctx.settings)
@@ -64,21 +65,21 @@ def list_tokens(ctx: ContextDep, paging: PageDep, response: Response, user_id: i
 
 
 @router.post("/{user_id:int}/tokens", response_model=TokenOut)
-def create_token(ctx: ContextDep, user_id: int, body: TokenIn) -> Any:
+def create_token(ctx: ContextDep, user_id: Id, body: TokenIn) -> Any:
     with ctx.db.write() as session:
         token, secret = service.create_token(session, actor=ctx.actor, user_id=user_id, data=body)
     return TokenOut.of(token, secret)
 
 
 @router.delete("/{user_id:int}/tokens/delete_all", status_code=204)
-def delete_all_tokens(ctx: ContextDep, user_id: int) -> Response:
+def delete_all_tokens(ctx: ContextDep, user_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_all_tokens(session, actor=ctx.actor, user_id=user_id)
     return Response(status_code=204)
 
 
 @router.get("/{user_id:int}/tokens/{token_id:int}", response_model=TokenOut)
-def get_token(ctx: ContextDep, user_id: int, token_id: int) -> Any:
+def get_token(ctx: ContextDep, user_id: Id, token_id: Id) -> Any:
     with ctx.db.read() as session:
         token = service.get_token(session, actor=ctx.actor, user_id=user_id, token_id=token_id)
     return TokenOut.of(token)
@@ -86,7 +87,7 @@ def get_token(ctx: ContextDep, user_id: int, token_id: int) -> Any:
 
 @router.put("/{user_id:int}/tokens/{token_id:int}", response_model=TokenOut)
 def update_token(
-    ctx: ContextDep, user_id: int, token_id: int, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, user_id: Id, token_id: Id, body: Annotated[dict[str, Any], Body()]
 ) -> Any:
     with ctx.db.write() as session:
         token = service.update_token(
@@ -96,7 +97,7 @@ def update_token(
 
 
 @router.delete("/{user_id:int}/tokens/{token_id:int}", status_code=204)
-def delete_token(ctx: ContextDep, user_id: int, token_id: int) -> Response:
+def delete_token(ctx: ContextDep, user_id: Id, token_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_token(session, actor=ctx.actor, user_id=user_id, token_id=token_id)
     return Response(status_code=204)

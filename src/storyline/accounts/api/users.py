@@ -13,6 +13,7 @@ from storyline.accounts.models import User
 from storyline.accounts.users import UserFilter, UserIn
 from storyline.api.deps import SEARCH_HELP, ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.kernel.access import Actor
+from storyline.kernel.validation import Id
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -100,14 +101,14 @@ def get_self(ctx: ContextDep) -> Any:
 
 
 @router.get("/{user_id:int}", response_model=UserOut)
-def get_user(ctx: ContextDep, user_id: int) -> Any:
+def get_user(ctx: ContextDep, user_id: Id) -> Any:
     with ctx.db.read() as session:
         user = service.get_user(session, user_id=user_id)
     return UserOut.of(user, ctx.actor)
 
 
 @router.put("/{user_id:int}", response_model=UserOut)
-def update_user(ctx: ContextDep, user_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_user(ctx: ContextDep, user_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
     with ctx.db.write() as session:
         user = service.update_user(session, actor=ctx.actor, user_id=user_id, changes=body)
     return UserOut.of(user, ctx.actor)

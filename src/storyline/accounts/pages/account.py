@@ -19,6 +19,7 @@ from storyline.http.headers import allow_form_action, origin_of
 from storyline.kernel.access import require_superuser
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.schema import utcnow
+from storyline.kernel.validation import Id
 from storyline.web.rendering import PageRoute, redirect, render, sign_in_first
 from storyline.web.security import FormDep, PageContext, PageDep
 
@@ -65,7 +66,7 @@ def link_identity(ctx: FormDep, provider: str) -> Response:
 
 
 @router.post("/settings/identities/{identity_id}/unlink")
-def unlink_identity(ctx: FormDep, identity_id: int) -> Response:
+def unlink_identity(ctx: FormDep, identity_id: Id) -> Response:
     if ctx.signed_in is None:
         return sign_in_first(ctx)
     with ctx.container.db.write() as session:
@@ -145,7 +146,7 @@ def create_token(
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-def revoke_token(ctx: FormDep, token_id: int) -> Response:
+def revoke_token(ctx: FormDep, token_id: Id) -> Response:
     if ctx.signed_in is None:
         return sign_in_first(ctx)
     with ctx.container.db.write() as session:
@@ -203,7 +204,7 @@ def authorize_cli(
 @router.get("/admin/audit")
 def audit_log(
     ctx: PageDep,
-    user_id: int | None = None,
+    user_id: Id | None = None,
     event_type: str | None = None,
     marker: int | None = None,
 ) -> Response:

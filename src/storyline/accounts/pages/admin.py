@@ -14,7 +14,7 @@ from storyline.accounts.teams import TeamFilter, TeamIn
 from storyline.accounts.users import UserFilter, UserIn
 from storyline.errors import InvalidInput
 from storyline.kernel.paging import PageRequest
-from storyline.kernel.validation import validate
+from storyline.kernel.validation import Id, is_number, parse_id, validate
 from storyline.web import admin
 from storyline.web.panels import ADMIN, TEAM, render_slot
 from storyline.web.rendering import PageRoute, redirect, render
@@ -120,7 +120,7 @@ def _team_page(
 
 
 @router.get("/admin/teams/{team_id}")
-def admin_team(ctx: PageDep, team_id: int, saved: bool = False) -> Response:
+def admin_team(ctx: PageDep, team_id: Id, saved: bool = False) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
     return _team_page(ctx, team_id, saved=saved)
@@ -129,7 +129,7 @@ def admin_team(ctx: PageDep, team_id: int, saved: bool = False) -> Response:
 @router.post("/admin/teams/{team_id}")
 def admin_update_team(
     ctx: FormDep,
-    team_id: int,
+    team_id: Id,
     name: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
     security: admin.Checkbox = None,
@@ -150,7 +150,7 @@ def admin_update_team(
 
 @router.post("/admin/teams/{team_id}/members")
 def admin_team_add_member(
-    ctx: FormDep, team_id: int, member: Annotated[str, Form()] = ""
+    ctx: FormDep, team_id: Id, member: Annotated[str, Form()] = ""
 ) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
@@ -160,8 +160,8 @@ def admin_team_add_member(
         if not ref:
             raise InvalidInput.field("member", "give a user's email address or id")
         user = (
-            users.get_user(session, user_id=int(ref))
-            if ref.isdigit()
+            users.get_user(session, user_id=parse_id(ref, "member"))
+            if is_number(ref)
             else users.get_user_by_email(session, email=ref)
         )
         teams.add_user(session, actor=ctx.actor, team_id=team_id, user_id=user.id)
@@ -174,7 +174,7 @@ def admin_team_add_member(
 
 
 @router.post("/admin/teams/{team_id}/members/{user_id}/remove")
-def admin_team_remove_member(ctx: FormDep, team_id: int, user_id: int) -> Response:
+def admin_team_remove_member(ctx: FormDep, team_id: Id, user_id: Id) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
     with ctx.container.db.write() as session:
@@ -183,7 +183,7 @@ def admin_team_remove_member(ctx: FormDep, team_id: int, user_id: int) -> Respon
 
 
 @router.post("/admin/teams/{team_id}/delete")
-def admin_delete_team(ctx: FormDep, team_id: int) -> Response:
+def admin_delete_team(ctx: FormDep, team_id: Id) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
     with ctx.container.db.write() as session:
@@ -271,7 +271,7 @@ def _user_page(
 
 
 @router.get("/admin/users/{user_id}")
-def admin_user(ctx: PageDep, user_id: int, saved: bool = False) -> Response:
+def admin_user(ctx: PageDep, user_id: Id, saved: bool = False) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
     return _user_page(ctx, user_id, saved=saved)
@@ -280,7 +280,7 @@ def admin_user(ctx: PageDep, user_id: int, saved: bool = False) -> Response:
 @router.post("/admin/users/{user_id}")
 def admin_update_user(
     ctx: FormDep,
-    user_id: int,
+    user_id: Id,
     full_name: Annotated[str, Form()] = "",
     email: Annotated[str, Form()] = "",
     is_active: admin.Checkbox = None,

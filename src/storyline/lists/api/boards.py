@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.api.roles import mount_permissions
+from storyline.kernel.validation import Id
 from storyline.lists import boards as service
 from storyline.lists.api.due_dates import DueDateOut
 from storyline.lists.api.worklists import WorklistOut
@@ -76,14 +77,14 @@ def list_boards(
     paging: PageDep,
     response: Response,
     title: str | None = None,
-    creator_id: int | None = None,
-    project_id: int | None = None,
+    creator_id: Id | None = None,
+    project_id: Id | None = None,
     archived: bool | None = None,
-    user_id: int | None = None,
-    story_id: int | None = None,
-    task_id: int | None = None,
+    user_id: Id | None = None,
+    story_id: Id | None = None,
+    task_id: Id | None = None,
     item_type: str | None = None,
-    subscriber_id: int | None = None,
+    subscriber_id: Id | None = None,
 ) -> Any:
     query = BoardQuery(
         title=title,
@@ -114,7 +115,7 @@ def create_board(ctx: ContextDep, body: BoardIn) -> Any:
 @router.get("/{board_id}", response_model=BoardOut)
 def get_board(
     ctx: ContextDep,
-    board_id: int,
+    board_id: Id,
     lane_items: Annotated[
         int | None,
         Query(
@@ -148,7 +149,7 @@ _WRITABLE = {
 
 
 @router.put("/{board_id}", response_model=BoardOut)
-def update_board(ctx: ContextDep, board_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_board(ctx: ContextDep, board_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
     changes = {key: value for key, value in body.items() if key in _WRITABLE}
     with ctx.db.write() as session:
         return BoardOut.of(
@@ -157,7 +158,7 @@ def update_board(ctx: ContextDep, board_id: int, body: Annotated[dict[str, Any],
 
 
 @router.delete("/{board_id}", status_code=204)
-def archive_board(ctx: ContextDep, board_id: int) -> Response:
+def archive_board(ctx: ContextDep, board_id: Id) -> Response:
     with ctx.db.write() as session:
         service.archive_board(session, actor=ctx.actor, board_id=board_id)
     return Response(status_code=204)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.api.roles import mount_permissions
+from storyline.kernel.validation import Id
 from storyline.lists import due_dates as service
 from storyline.lists.due_dates import DueDateFilter, DueDateIn, DueDateView
 from storyline.lists.models import DUE_DATE_ROLES, DueDate
@@ -61,8 +62,8 @@ def list_due_dates(
     response: Response,
     name: str | None = None,
     date: dt.datetime | None = None,
-    board_id: int | None = None,
-    worklist_id: int | None = None,
+    board_id: Id | None = None,
+    worklist_id: Id | None = None,
     user: int | None = None,
     owner: int | None = None,
 ) -> Any:
@@ -84,7 +85,7 @@ def create_due_date(ctx: ContextDep, body: DueDateIn) -> Any:
 
 
 @router.get("/{due_date_id}", response_model=DueDateOut)
-def get_due_date(ctx: ContextDep, due_date_id: int) -> Any:
+def get_due_date(ctx: ContextDep, due_date_id: Id) -> Any:
     with ctx.db.read() as session:
         return DueDateOut.of(
             service.get_due_date(session, actor=ctx.actor, due_date_id=due_date_id)
@@ -93,7 +94,7 @@ def get_due_date(ctx: ContextDep, due_date_id: int) -> Any:
 
 @router.put("/{due_date_id}", response_model=DueDateOut)
 def update_due_date(
-    ctx: ContextDep, due_date_id: int, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, due_date_id: Id, body: Annotated[dict[str, Any], Body()]
 ) -> Any:
     with ctx.db.write() as session:
         return DueDateOut.of(
@@ -102,7 +103,7 @@ def update_due_date(
 
 
 @router.delete("/{due_date_id}", status_code=204)
-def delete_due_date(ctx: ContextDep, due_date_id: int) -> Response:
+def delete_due_date(ctx: ContextDep, due_date_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_due_date(session, actor=ctx.actor, due_date_id=due_date_id)
     return Response(status_code=204)

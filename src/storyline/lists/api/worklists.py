@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.api.roles import mount_permissions
 from storyline.errors import InvalidInput
+from storyline.kernel.validation import Id
 from storyline.lists import automatic, items
 from storyline.lists import worklists as service
 from storyline.lists.automatic import FilterIn
@@ -122,16 +123,16 @@ def list_worklists(
     paging: PageDep,
     response: Response,
     title: str | None = None,
-    creator_id: int | None = None,
-    project_id: int | None = None,
+    creator_id: Id | None = None,
+    project_id: Id | None = None,
     archived: bool | None = None,
-    user_id: int | None = None,
-    story_id: int | None = None,
-    task_id: int | None = None,
+    user_id: Id | None = None,
+    story_id: Id | None = None,
+    task_id: Id | None = None,
     hide_lanes: bool | None = None,
     item_type: str | None = None,
-    board_id: int | None = None,
-    subscriber_id: int | None = None,
+    board_id: Id | None = None,
+    subscriber_id: Id | None = None,
 ) -> Any:
     query = WorklistQuery(
         title=title,
@@ -162,7 +163,7 @@ def create_worklist(ctx: ContextDep, body: WorklistIn) -> Any:
 
 
 @router.get("/{worklist_id}", response_model=WorklistOut)
-def get_worklist(ctx: ContextDep, worklist_id: int) -> Any:
+def get_worklist(ctx: ContextDep, worklist_id: Id) -> Any:
     with ctx.db.read() as session:
         return WorklistOut.of(
             service.get_worklist_view(session, actor=ctx.actor, worklist_id=worklist_id)
@@ -174,7 +175,7 @@ _WRITABLE = {"title", "project_id", "private", "archived", "automatic", "owners"
 
 @router.put("/{worklist_id}", response_model=WorklistOut)
 def update_worklist(
-    ctx: ContextDep, worklist_id: int, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, worklist_id: Id, body: Annotated[dict[str, Any], Body()]
 ) -> Any:
     changes = {key: value for key, value in body.items() if key in _WRITABLE}
     with ctx.db.write() as session:
@@ -186,7 +187,7 @@ def update_worklist(
 
 
 @router.delete("/{worklist_id}", status_code=204)
-def archive_worklist(ctx: ContextDep, worklist_id: int) -> Response:
+def archive_worklist(ctx: ContextDep, worklist_id: Id) -> Response:
     with ctx.db.write() as session:
         service.archive_worklist(session, actor=ctx.actor, worklist_id=worklist_id)
     return Response(status_code=204)
@@ -214,7 +215,7 @@ def _int_or_none(value: Any, name: str) -> int | None:
 
 
 @router.get("/{worklist_id}/items", response_model=list[WorklistItemOut])
-def list_items(ctx: ContextDep, worklist_id: int, paging: PageDep, response: Response) -> Any:
+def list_items(ctx: ContextDep, worklist_id: Id, paging: PageDep, response: Response) -> Any:
     with ctx.db.read() as session:
         page = items.list_items(
             session,
@@ -230,8 +231,8 @@ def list_items(ctx: ContextDep, worklist_id: int, paging: PageDep, response: Res
 @router.post("/{worklist_id}/items", response_model=WorklistItemOut)
 def add_item(
     ctx: ContextDep,
-    worklist_id: int,
-    item_id: int | None = None,
+    worklist_id: Id,
+    item_id: Id | None = None,
     item_type: str | None = None,
     list_position: int | None = None,
     display_due_date: int | None = None,
@@ -299,10 +300,10 @@ def _move(
 @router.put("/{worklist_id}/items", response_model=WorklistItemOut)
 def move_item(
     ctx: ContextDep,
-    worklist_id: int,
-    item_id: int | None = None,
+    worklist_id: Id,
+    item_id: Id | None = None,
     list_position: int | None = None,
-    list_id: int | None = None,
+    list_id: Id | None = None,
     display_due_date: int | None = None,
     archived: bool | None = None,
     body: Annotated[dict[str, Any] | None, Body()] = None,
@@ -316,7 +317,7 @@ def move_item(
 
 
 @router.get("/{worklist_id}/items/{item_id}", response_model=WorklistItemOut)
-def get_item(ctx: ContextDep, worklist_id: int, item_id: int) -> Any:
+def get_item(ctx: ContextDep, worklist_id: Id, item_id: Id) -> Any:
     with ctx.db.read() as session:
         return WorklistItemOut.of(
             items.get_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
@@ -326,10 +327,10 @@ def get_item(ctx: ContextDep, worklist_id: int, item_id: int) -> Any:
 @router.put("/{worklist_id}/items/{item_id}", response_model=WorklistItemOut)
 def move_item_by_path(
     ctx: ContextDep,
-    worklist_id: int,
-    item_id: int,
+    worklist_id: Id,
+    item_id: Id,
     list_position: int | None = None,
-    list_id: int | None = None,
+    list_id: Id | None = None,
     display_due_date: int | None = None,
     archived: bool | None = None,
     body: Annotated[dict[str, Any] | None, Body()] = None,
@@ -340,7 +341,7 @@ def move_item_by_path(
 
 
 @router.delete("/{worklist_id}/items/{item_id}", status_code=204)
-def remove_item(ctx: ContextDep, worklist_id: int, item_id: int) -> Response:
+def remove_item(ctx: ContextDep, worklist_id: Id, item_id: Id) -> Response:
     with ctx.db.write() as session:
         items.remove_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
     return Response(status_code=204)
@@ -350,7 +351,7 @@ def remove_item(ctx: ContextDep, worklist_id: int, item_id: int) -> Response:
 
 
 @router.get("/{worklist_id}/filters", response_model=list[FilterOut])
-def list_filters(ctx: ContextDep, worklist_id: int) -> Any:
+def list_filters(ctx: ContextDep, worklist_id: Id) -> Any:
     with ctx.db.read() as session:
         return [
             FilterOut.of(pair)
@@ -359,7 +360,7 @@ def list_filters(ctx: ContextDep, worklist_id: int) -> Any:
 
 
 @router.post("/{worklist_id}/filters", response_model=FilterOut)
-def create_filter(ctx: ContextDep, worklist_id: int, body: FilterIn) -> Any:
+def create_filter(ctx: ContextDep, worklist_id: Id, body: FilterIn) -> Any:
     with ctx.db.write() as session:
         return FilterOut.of(
             automatic.create_filter(session, actor=ctx.actor, worklist_id=worklist_id, data=body)
@@ -367,7 +368,7 @@ def create_filter(ctx: ContextDep, worklist_id: int, body: FilterIn) -> Any:
 
 
 @router.get("/{worklist_id}/filters/{filter_id}", response_model=FilterOut)
-def get_filter(ctx: ContextDep, worklist_id: int, filter_id: int) -> Any:
+def get_filter(ctx: ContextDep, worklist_id: Id, filter_id: Id) -> Any:
     with ctx.db.read() as session:
         return FilterOut.of(
             automatic.get_filter(
@@ -377,7 +378,7 @@ def get_filter(ctx: ContextDep, worklist_id: int, filter_id: int) -> Any:
 
 
 @router.put("/{worklist_id}/filters/{filter_id}", response_model=FilterOut)
-def update_filter(ctx: ContextDep, worklist_id: int, filter_id: int, body: FilterIn) -> Any:
+def update_filter(ctx: ContextDep, worklist_id: Id, filter_id: Id, body: FilterIn) -> Any:
     with ctx.db.write() as session:
         return FilterOut.of(
             automatic.update_filter(
@@ -387,7 +388,7 @@ def update_filter(ctx: ContextDep, worklist_id: int, filter_id: int, body: Filte
 
 
 @router.delete("/{worklist_id}/filters/{filter_id}", status_code=204)
-def delete_filter(ctx: ContextDep, worklist_id: int, filter_id: int) -> Response:
+def delete_filter(ctx: ContextDep, worklist_id: Id, filter_id: Id) -> Response:
     with ctx.db.write() as session:
         automatic.delete_filter(
             session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id

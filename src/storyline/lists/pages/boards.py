@@ -15,7 +15,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel import roles
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.timeline import EventFilter
-from storyline.kernel.validation import validate
+from storyline.kernel.validation import Id, validate
 from storyline.lists import boards as board_service
 from storyline.lists import items as item_service
 from storyline.lists.boards import BoardIn, BoardQuery, LaneIn, LaneWorklistIn
@@ -178,12 +178,12 @@ def _board_page(
 
 
 @router.get("/boards/{board_id:int}")
-def board_page(ctx: PageDep, board_id: int, moved: int | None = None) -> Response:
+def board_page(ctx: PageDep, board_id: Id, moved: int | None = None) -> Response:
     return _board_page(ctx, board_id, moved=moved)
 
 
 @router.get("/boards/{board_id:int}/lanes/{list_id:int}")
-def lanecards(ctx: PageDep, board_id: int, list_id: int, offset: int = 0) -> Response:
+def lanecards(ctx: PageDep, board_id: Id, list_id: Id, offset: int = 0) -> Response:
     """The next cards of a lane, for the board's "More cards" button
     (htmx); without htmx, the lane's own worklist page shows them."""
     offset = max(0, offset)
@@ -232,7 +232,7 @@ def _board_change(
 
 
 @router.post("/boards/{board_id:int}/lanes")
-def add_lane(ctx: FormDep, board_id: int, title: TextField = "") -> Response:
+def add_lane(ctx: FormDep, board_id: Id, title: TextField = "") -> Response:
     def change(session: Session) -> None:
         if not title.strip():
             raise InvalidInput.field("lane_title", "give the lane a title")
@@ -255,7 +255,7 @@ def add_lane(ctx: FormDep, board_id: int, title: TextField = "") -> Response:
 
 
 @router.post("/boards/{board_id:int}/archive")
-def archive_board(ctx: FormDep, board_id: int, archived: TextField = "yes") -> Response:
+def archive_board(ctx: FormDep, board_id: Id, archived: TextField = "yes") -> Response:
     def change(session: Session) -> None:
         board_service.update_board(
             session, actor=ctx.actor, board_id=board_id, changes={"archived": archived == "yes"}
@@ -266,7 +266,7 @@ def archive_board(ctx: FormDep, board_id: int, archived: TextField = "yes") -> R
 
 @router.post("/boards/{board_id:int}/permissions")
 def board_permissions(
-    ctx: FormDep, board_id: int, owners: TextField = "", users: TextField = ""
+    ctx: FormDep, board_id: Id, owners: TextField = "", users: TextField = ""
 ) -> Response:
     def change(session: Session) -> None:
         board_service.update_board(

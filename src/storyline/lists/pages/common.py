@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storyline.domain.statuses import TASK_STATUSES
 from storyline.errors import InvalidInput
+from storyline.kernel.validation import MAX_INT, is_number
 from storyline.lists import due_dates
 from storyline.lists.common import ItemView
 from storyline.lists.models import DueDate
@@ -125,8 +126,8 @@ def parse_int(value: str, name: str) -> int | None:
     text = value.strip()
     if not text:
         return None
-    if not text.isdigit():
-        raise InvalidInput.field(name, "must be a whole number")
+    if not is_number(text) or len(text) > len(str(MAX_INT)) or int(text) > MAX_INT:
+        raise InvalidInput.field(name, f"must be a whole number up to {MAX_INT}")
     return int(text)
 
 

@@ -26,7 +26,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound, StorylineError
 from storyline.kernel import roles
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.timeline import EventFilter
-from storyline.kernel.validation import validate
+from storyline.kernel.validation import Id, is_number, parse_id, validate
 from storyline.lists import automatic
 from storyline.lists import boards as board_service
 from storyline.lists import items as item_service
@@ -183,7 +183,7 @@ def _worklist_page(
 
 @router.get("/worklists/{worklist_id:int}")
 def worklist_page(
-    ctx: PageDep, worklist_id: int, page: int | None = None, moved: int | None = None
+    ctx: PageDep, worklist_id: Id, page: int | None = None, moved: int | None = None
 ) -> Response:
     return _worklist_page(ctx, worklist_id, number=page_number(page), moved=moved)
 
@@ -209,15 +209,16 @@ def _worklist_change(
 
 @router.post("/worklists/{worklist_id:int}/items")
 def add_item(
-    ctx: FormDep, worklist_id: int, item_type: TextField = "story", item: TextField = ""
+    ctx: FormDep, worklist_id: Id, item_type: TextField = "story", item: TextField = ""
 ) -> Response:
     def change(session: Session) -> None:
         text = item.strip().lstrip("#")
-        if not text.isdigit():
+        if not is_number(text):
             raise InvalidInput.field("item_id", f"enter the number of a {item_type}")
+        item_id = parse_id(text, "item_id")
         try:
             item_service.add_item(
-                session, actor=ctx.actor, worklist_id=worklist_id, item_id=int(text),
+                session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id,
                 item_type=item_type, list_position=None,
             )  # fmt: skip
         except NotFound as error:
@@ -230,7 +231,7 @@ def add_item(
 
 
 @router.post("/worklists/{worklist_id:int}/items/{item_id:int}/remove")
-def remove_item(ctx: FormDep, worklist_id: int, item_id: int, back: TextField = "") -> Response:
+def remove_item(ctx: FormDep, worklist_id: Id, item_id: Id, back: TextField = "") -> Response:
     if ctx.signed_in is None:
         return sign_in_first(ctx)
     run(
@@ -245,8 +246,8 @@ def remove_item(ctx: FormDep, worklist_id: int, item_id: int, back: TextField = 
 @router.post("/worklists/{worklist_id:int}/items/{item_id:int}/move")
 def move_item(
     ctx: FormDep,
-    worklist_id: int,
-    item_id: int,
+    worklist_id: Id,
+    item_id: Id,
     direction: TextField = "",
     position: TextField = "",
     to_list: TextField = "",
@@ -305,7 +306,7 @@ def move_item(
 
 @router.post("/worklists/{worklist_id:int}/edit")
 def edit_worklist(
-    ctx: FormDep, worklist_id: int, title: TextField = "", private: TextField = ""
+    ctx: FormDep, worklist_id: Id, title: TextField = "", private: TextField = ""
 ) -> Response:
     def change(session: Session) -> None:
         service.update_worklist(
@@ -318,7 +319,7 @@ def edit_worklist(
 
 
 @router.post("/worklists/{worklist_id:int}/archive")
-def archive_worklist(ctx: FormDep, worklist_id: int, archived: TextField = "yes") -> Response:
+def archive_worklist(ctx: FormDep, worklist_id: Id, archived: TextField = "yes") -> Response:
     def change(session: Session) -> None:
         service.update_worklist(
             session, actor=ctx.actor, worklist_id=worklist_id,
@@ -330,7 +331,7 @@ def archive_worklist(ctx: FormDep, worklist_id: int, archived: TextField = "yes"
 
 @router.post("/worklists/{worklist_id:int}/permissions")
 def worklist_permissions(
-    ctx: FormDep, worklist_id: int, owners: TextField = "", users: TextField = ""
+    ctx: FormDep, worklist_id: Id, owners: TextField = "", users: TextField = ""
 ) -> Response:
     def change(session: Session) -> None:
         service.update_worklist(
@@ -347,7 +348,7 @@ def worklist_permissions(
 @router.post("/worklists/{worklist_id:int}/filters")
 def add_filter(
     ctx: FormDep,
-    worklist_id: int,
+    worklist_id: Id,
     type: TextField = "story",
     criterion: TextField = "",
     value: TextField = "",
@@ -369,7 +370,7 @@ def add_filter(
 
 
 @router.post("/worklists/{worklist_id:int}/filters/{filter_id:int}/delete")
-def delete_filter(ctx: FormDep, worklist_id: int, filter_id: int) -> Response:
+def delete_filter(ctx: FormDep, worklist_id: Id, filter_id: Id) -> Response:
     def change(session: Session) -> None:
         automatic.delete_filter(
             session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id
@@ -379,7 +380,7 @@ def delete_filter(ctx: FormDep, worklist_id: int, filter_id: int) -> Response:
 
 
 @router.post("/stories/{story_id:int}/worklists")
-def add_story_to_worklist(ctx: FormDep, story_id: int, worklist: TextField = "") -> Response:
+def add_story_to_worklist(ctx: FormDep, story_id: Id, worklist: TextField = "") -> Response:
     if ctx.signed_in is None:
         return sign_in_first(ctx)
     list_id = parse_int(worklist, "worklist")

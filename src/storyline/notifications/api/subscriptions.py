@@ -14,6 +14,7 @@ from storyline.api.timeline import as_read
 from storyline.errors import NotFound
 from storyline.kernel import subscriptions as service
 from storyline.kernel.subscriptions import SubscriptionFilter, SubscriptionIn
+from storyline.kernel.validation import Id
 from storyline.notifications import fanout as notifications
 from storyline.notifications import feed
 from storyline.notifications.feed import FeedFilter
@@ -51,8 +52,8 @@ def list_subscriptions(
     paging: PageDep,
     response: Response,
     target_type: Annotated[list[str] | None, Query()] = None,
-    target_id: int | None = None,
-    user_id: int | None = None,
+    target_id: Id | None = None,
+    user_id: Id | None = None,
 ) -> Any:
     filters = SubscriptionFilter(
         target_type=tuple(target_type or ()), target_id=target_id, user_id=user_id
@@ -72,13 +73,13 @@ def create_subscription(ctx: ContextDep, body: SubscriptionIn) -> Any:
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
-def get_subscription(ctx: ContextDep, subscription_id: int) -> Any:
+def get_subscription(ctx: ContextDep, subscription_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_subscription(session, actor=ctx.actor, subscription_id=subscription_id)
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
-def delete_subscription(ctx: ContextDep, subscription_id: int) -> Response:
+def delete_subscription(ctx: ContextDep, subscription_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_subscription(session, actor=ctx.actor, subscription_id=subscription_id)
     return Response(status_code=204)
@@ -90,7 +91,7 @@ def list_subscription_events(
     paging: PageDep,
     response: Response,
     event_type: Annotated[list[str] | None, Query()] = None,
-    subscriber_id: int | None = None,
+    subscriber_id: Id | None = None,
 ) -> Any:
     filters = FeedFilter(event_type=tuple(event_type or ()), subscriber_id=subscriber_id)
     with ctx.db.read() as session:
@@ -103,14 +104,14 @@ def list_subscription_events(
 
 
 @router.get("/subscription_events/{event_id}", response_model=SubscriptionEventOut)
-def get_subscription_event(ctx: ContextDep, event_id: int) -> Any:
+def get_subscription_event(ctx: ContextDep, event_id: Id) -> Any:
     with ctx.db.read() as session:
         row = feed.get_feed_event(session, actor=ctx.actor, event_id=event_id)
         return as_read(session, actor=ctx.actor, model=SubscriptionEventOut, rows=[row])[0]
 
 
 @router.delete("/subscription_events/{event_id}", status_code=204)
-def delete_subscription_event(ctx: ContextDep, event_id: int) -> Response:
+def delete_subscription_event(ctx: ContextDep, event_id: Id) -> Response:
     with ctx.db.write() as session:
         feed.delete_feed_event(session, actor=ctx.actor, event_id=event_id)
     return Response(status_code=204)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.kernel import outbox
 from storyline.kernel.outbox import OutboxFilter
+from storyline.kernel.validation import Id
 from storyline.notifications import webhooks as service
 from storyline.notifications.models import Webhook
 from storyline.notifications.webhooks import WebhookIn
@@ -86,8 +87,8 @@ def list_webhooks(
     ctx: ContextDep,
     paging: PageDep,
     response: Response,
-    project_id: int | None = None,
-    project_group_id: int | None = None,
+    project_id: Id | None = None,
+    project_group_id: Id | None = None,
 ) -> Any:
     with ctx.db.read() as session:
         page = service.list_webhooks(
@@ -112,15 +113,13 @@ def create_webhook(ctx: ContextDep, body: WebhookIn) -> Any:
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut)
-def get_webhook(ctx: ContextDep, webhook_id: int) -> Any:
+def get_webhook(ctx: ContextDep, webhook_id: Id) -> Any:
     with ctx.db.read() as session:
         return WebhookOut.of(service.get_webhook(session, actor=ctx.actor, webhook_id=webhook_id))
 
 
 @router.put("/webhooks/{webhook_id}", response_model=WebhookOut)
-def update_webhook(
-    ctx: ContextDep, webhook_id: int, body: Annotated[dict[str, Any], Body()]
-) -> Any:
+def update_webhook(ctx: ContextDep, webhook_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
     writable = set(WebhookIn.model_fields)
     changes = {k: v for k, v in body.items() if k in writable}
     with ctx.db.write() as session:
@@ -136,21 +135,21 @@ def update_webhook(
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-def delete_webhook(ctx: ContextDep, webhook_id: int) -> Response:
+def delete_webhook(ctx: ContextDep, webhook_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_webhook(session, actor=ctx.actor, webhook_id=webhook_id)
     return Response(status_code=204)
 
 
 @router.post("/webhooks/{webhook_id}/test", response_model=OutboxOut)
-def test_webhook(ctx: ContextDep, webhook_id: int) -> Any:
+def test_webhook(ctx: ContextDep, webhook_id: Id) -> Any:
     """Queue a `ping` delivery; its attempts show up in the delivery log."""
     with ctx.db.write() as session:
         return service.send_test(session, actor=ctx.actor, webhook_id=webhook_id)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=list[DeliveryOut])
-def list_deliveries(ctx: ContextDep, webhook_id: int, paging: PageDep, response: Response) -> Any:
+def list_deliveries(ctx: ContextDep, webhook_id: Id, paging: PageDep, response: Response) -> Any:
     with ctx.db.read() as session:
         page = service.list_deliveries(
             session,
@@ -169,7 +168,7 @@ def list_outbox(
     response: Response,
     status: str | None = None,
     kind: str | None = None,
-    webhook_id: int | None = None,
+    webhook_id: Id | None = None,
 ) -> Any:
     filters = OutboxFilter(status=status, kind=kind, webhook_id=webhook_id)
     with ctx.db.read() as session:
@@ -185,7 +184,7 @@ class RetriedOut(BaseModel):
 
 
 @router.post("/outbox/{message_id}/retry", response_model=RetriedOut)
-def retry_message(ctx: ContextDep, message_id: int) -> Any:
+def retry_message(ctx: ContextDep, message_id: Id) -> Any:
     with ctx.db.write() as session:
         return RetriedOut(retried=outbox.retry(session, actor=ctx.actor, message_ids=[message_id]))
 

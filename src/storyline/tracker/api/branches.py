@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.kernel.validation import Id
 from storyline.tracker import branches as service
 from storyline.tracker.branches import BranchFilter, BranchIn
 
@@ -35,8 +36,8 @@ def list_branches(
     paging: PageDep,
     response: Response,
     name: str | None = None,
-    project_id: int | None = None,
-    project_group_id: int | None = None,
+    project_id: Id | None = None,
+    project_group_id: Id | None = None,
 ) -> Any:
     filters = BranchFilter(name=name, project_id=project_id, project_group_id=project_group_id)
     with ctx.db.read() as session:
@@ -52,13 +53,13 @@ def create_branch(ctx: ContextDep, body: BranchIn) -> Any:
 
 
 @router.get("/{branch_id:int}", response_model=BranchOut)
-def get_branch(ctx: ContextDep, branch_id: int) -> Any:
+def get_branch(ctx: ContextDep, branch_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_branch(session, branch_id=branch_id)
 
 
 @router.put("/{branch_id:int}", response_model=BranchOut)
-def update_branch(ctx: ContextDep, branch_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_branch(ctx: ContextDep, branch_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
     with ctx.db.write() as session:
         return service.update_branch(session, actor=ctx.actor, branch_id=branch_id, changes=body)
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from storyline.api.compat import id_last
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.kernel.models import Event
+from storyline.kernel.validation import Id
 from storyline.tracker import comments as service
 from storyline.tracker.api.events import EventOut
 from storyline.tracker.comments import CommentEdit, CommentIn
@@ -68,7 +69,7 @@ def timeline_event_out(event: Event, comment: Comment | None) -> TimelineEventOu
 
 
 @router.get("/{story_id:int}/comments", response_model=list[CommentOut])
-def list_comments(ctx: ContextDep, paging: PageDep, response: Response, story_id: int) -> Any:
+def list_comments(ctx: ContextDep, paging: PageDep, response: Response, story_id: Id) -> Any:
     with ctx.db.read() as session:
         page = service.list_comments(
             session, actor=ctx.actor, story_id=story_id, page=paging.request(ctx.settings)
@@ -78,7 +79,7 @@ def list_comments(ctx: ContextDep, paging: PageDep, response: Response, story_id
 
 
 @router.post("/{story_id:int}/comments", response_model=TimelineEventOut)
-def create_comment(ctx: ContextDep, story_id: int, body: CommentIn) -> Any:
+def create_comment(ctx: ContextDep, story_id: Id, body: CommentIn) -> Any:
     with ctx.db.write() as session:
         event, comment = service.create_comment(
             session, actor=ctx.actor, story_id=story_id, data=body
@@ -87,7 +88,7 @@ def create_comment(ctx: ContextDep, story_id: int, body: CommentIn) -> Any:
 
 
 @router.get("/{story_id:int}/comments/{comment_id:int}", response_model=CommentOut)
-def get_comment(ctx: ContextDep, story_id: int, comment_id: int) -> Any:
+def get_comment(ctx: ContextDep, story_id: Id, comment_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_comment(
             session, actor=ctx.actor, story_id=story_id, comment_id=comment_id
@@ -95,7 +96,7 @@ def get_comment(ctx: ContextDep, story_id: int, comment_id: int) -> Any:
 
 
 @router.put("/{story_id:int}/comments/{comment_id:int}", response_model=CommentOut)
-def update_comment(ctx: ContextDep, story_id: int, comment_id: int, body: CommentEdit) -> Any:
+def update_comment(ctx: ContextDep, story_id: Id, comment_id: Id, body: CommentEdit) -> Any:
     with ctx.db.write() as session:
         return service.update_comment(
             session,
@@ -108,7 +109,7 @@ def update_comment(ctx: ContextDep, story_id: int, comment_id: int, body: Commen
 
 
 @router.delete("/{story_id:int}/comments/{comment_id:int}", status_code=204)
-def delete_comment(ctx: ContextDep, story_id: int, comment_id: int) -> Response:
+def delete_comment(ctx: ContextDep, story_id: Id, comment_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_comment(
             session,
@@ -124,7 +125,7 @@ def delete_comment(ctx: ContextDep, story_id: int, comment_id: int) -> Response:
     "/{story_id:int}/comments/{comment_id:int}/history",
     response_model=list[CommentHistoryOut],
 )
-def comment_history(ctx: ContextDep, story_id: int, comment_id: int) -> Any:
+def comment_history(ctx: ContextDep, story_id: Id, comment_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.comment_history(
             session, actor=ctx.actor, story_id=story_id, comment_id=comment_id

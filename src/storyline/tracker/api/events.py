@@ -11,6 +11,7 @@ from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.api.timeline import as_read
 from storyline.kernel import timeline as service
 from storyline.kernel.timeline import EventFilter
+from storyline.kernel.validation import Id
 
 router = APIRouter(tags=["events"])
 
@@ -36,9 +37,9 @@ def list_events(
     ctx: ContextDep,
     paging: PageDep,
     response: Response,
-    story_id: int | None = None,
-    worklist_id: int | None = None,
-    board_id: int | None = None,
+    story_id: Id | None = None,
+    worklist_id: Id | None = None,
+    board_id: Id | None = None,
     event_type: Annotated[list[str] | None, Query()] = None,
 ) -> Any:
     filters = EventFilter(
@@ -57,7 +58,7 @@ def list_events(
 
 
 @router.get("/events/{event_id}", response_model=EventOut)
-def get_event(ctx: ContextDep, event_id: int) -> Any:
+def get_event(ctx: ContextDep, event_id: Id) -> Any:
     with ctx.db.read() as session:
         event = service.get_event(session, actor=ctx.actor, event_id=event_id)
         return as_read(session, actor=ctx.actor, model=EventOut, rows=[event])[0]
@@ -66,7 +67,7 @@ def get_event(ctx: ContextDep, event_id: int) -> Any:
 @router.get("/stories/{story_id}/events", response_model=list[EventOut])
 def list_story_events(
     ctx: ContextDep,
-    story_id: int,
+    story_id: Id,
     paging: PageDep,
     response: Response,
     event_type: Annotated[list[str] | None, Query()] = None,
@@ -86,7 +87,7 @@ def list_story_events(
 
 
 @router.get("/stories/{story_id}/events/{event_id}", response_model=EventOut)
-def get_story_event(ctx: ContextDep, story_id: int, event_id: int) -> Any:
+def get_story_event(ctx: ContextDep, story_id: Id, event_id: Id) -> Any:
     with ctx.db.read() as session:
         event = service.get_event(session, actor=ctx.actor, event_id=event_id, story_id=story_id)
         return as_read(session, actor=ctx.actor, model=EventOut, rows=[event])[0]

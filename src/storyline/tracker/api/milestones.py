@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.kernel.validation import Id
 from storyline.tracker import branches as service
 from storyline.tracker.branches import MilestoneFilter, MilestoneIn
 
@@ -33,7 +34,7 @@ def list_milestones(
     paging: PageDep,
     response: Response,
     name: str | None = None,
-    branch_id: int | None = None,
+    branch_id: Id | None = None,
 ) -> Any:
     filters = MilestoneFilter(name=name, branch_id=branch_id)
     with ctx.db.read() as session:
@@ -49,14 +50,14 @@ def create_milestone(ctx: ContextDep, body: MilestoneIn) -> Any:
 
 
 @router.get("/{milestone_id:int}", response_model=MilestoneOut)
-def get_milestone(ctx: ContextDep, milestone_id: int) -> Any:
+def get_milestone(ctx: ContextDep, milestone_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_milestone(session, milestone_id=milestone_id)
 
 
 @router.put("/{milestone_id:int}", response_model=MilestoneOut)
 def update_milestone(
-    ctx: ContextDep, milestone_id: int, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, milestone_id: Id, body: Annotated[dict[str, Any], Body()]
 ) -> Any:
     with ctx.db.write() as session:
         return service.update_milestone(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.kernel.validation import Id
 from storyline.tracker import projects as service
 from storyline.tracker.api.projects import ProjectOut
 from storyline.tracker.projects import ProjectGroupFilter, ProjectGroupIn
@@ -32,7 +33,7 @@ def list_project_groups(
     response: Response,
     name: str | None = None,
     title: str | None = None,
-    subscriber_id: int | None = None,
+    subscriber_id: Id | None = None,
 ) -> Any:
     filters = ProjectGroupFilter(name=name, title=title, subscriber_id=subscriber_id)
     with ctx.db.read() as session:
@@ -50,13 +51,13 @@ def create_project_group(ctx: ContextDep, body: ProjectGroupIn) -> Any:
 
 
 @router.get("/{group_id}/projects", response_model=list[ProjectOut])
-def list_group_projects(ctx: ContextDep, group_id: int) -> Any:
+def list_group_projects(ctx: ContextDep, group_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.group_projects(session, group_id=group_id)
 
 
 @router.put("/{group_id}/projects/{project_id}", response_model=ProjectOut)
-def add_group_project(ctx: ContextDep, group_id: int, project_id: int) -> Any:
+def add_group_project(ctx: ContextDep, group_id: Id, project_id: Id) -> Any:
     with ctx.db.write() as session:
         return service.add_project_to_group(
             session, actor=ctx.actor, group_id=group_id, project_id=project_id
@@ -64,7 +65,7 @@ def add_group_project(ctx: ContextDep, group_id: int, project_id: int) -> Any:
 
 
 @router.delete("/{group_id}/projects/{project_id}", status_code=204)
-def remove_group_project(ctx: ContextDep, group_id: int, project_id: int) -> Response:
+def remove_group_project(ctx: ContextDep, group_id: Id, project_id: Id) -> Response:
     with ctx.db.write() as session:
         service.remove_project_from_group(
             session, actor=ctx.actor, group_id=group_id, project_id=project_id
@@ -80,7 +81,7 @@ def get_project_group(ctx: ContextDep, ref: str) -> Any:
 
 @router.put("/{group_id}", response_model=ProjectGroupOut)
 def update_project_group(
-    ctx: ContextDep, group_id: int, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, group_id: Id, body: Annotated[dict[str, Any], Body()]
 ) -> Any:
     changes = {k: v for k, v in body.items() if k in ProjectGroupIn.model_fields}
     with ctx.db.write() as session:
@@ -90,7 +91,7 @@ def update_project_group(
 
 
 @router.delete("/{group_id}", status_code=204)
-def delete_project_group(ctx: ContextDep, group_id: int) -> Response:
+def delete_project_group(ctx: ContextDep, group_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_project_group(session, actor=ctx.actor, group_id=group_id)
     return Response(status_code=204)

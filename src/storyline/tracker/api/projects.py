@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.kernel.validation import Id
 from storyline.tracker import projects as service
 from storyline.tracker.projects import ProjectFilter, ProjectIn
 
@@ -34,8 +35,8 @@ def list_projects(
     response: Response,
     name: str | None = None,
     description: str | None = None,
-    project_group_id: int | None = None,
-    subscriber_id: int | None = None,
+    project_group_id: Id | None = None,
+    subscriber_id: Id | None = None,
 ) -> Any:
     filters = ProjectFilter(
         name=name,
@@ -63,9 +64,7 @@ def get_project(ctx: ContextDep, ref: str) -> Any:
 
 
 @router.put("/{project_id}", response_model=ProjectOut)
-def update_project(
-    ctx: ContextDep, project_id: int, body: Annotated[dict[str, Any], Body()]
-) -> Any:
+def update_project(ctx: ContextDep, project_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
     with ctx.db.write() as session:
         return service.update_project(
             session, actor=ctx.actor, project_id=project_id, changes=_writable(body)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from storyline.api.deps import SEARCH_HELP, ContextDep, PageDep, set_page_headers
+from storyline.kernel.validation import Id
 from storyline.tracker import search as service
 from storyline.tracker.api.projects import ProjectOut
 from storyline.tracker.api.stories import StoryOut, story_filter
@@ -41,11 +42,11 @@ def search_stories(
     response: Response,
     q: Q = None,
     status: ListParam = None,
-    assignee_id: int | None = None,
-    creator_id: int | None = None,
-    project_group_id: int | None = None,
-    project_id: int | None = None,
-    subscriber_id: int | None = None,
+    assignee_id: Id | None = None,
+    creator_id: Id | None = None,
+    project_group_id: Id | None = None,
+    project_id: Id | None = None,
+    subscriber_id: Id | None = None,
     tags: ListParam = None,
     tags_filter_type: str | None = None,
     updated_since: dt.datetime | None = None,
@@ -76,12 +77,12 @@ def search_tasks(
     paging: PageDep,
     response: Response,
     q: Q = None,
-    story_id: int | None = None,
-    assignee_id: int | None = None,
-    project_id: int | None = None,
-    project_group_id: int | None = None,
-    branch_id: int | None = None,
-    milestone_id: int | None = None,
+    story_id: Id | None = None,
+    assignee_id: Id | None = None,
+    project_id: Id | None = None,
+    project_group_id: Id | None = None,
+    branch_id: Id | None = None,
+    milestone_id: Id | None = None,
     status: ListParam = None,
     priority: ListParam = None,
     link: str | None = None,
@@ -111,8 +112,8 @@ def search_projects(
     paging: PageDep,
     response: Response,
     q: Q = None,
-    project_group_id: int | None = None,
-    subscriber_id: int | None = None,
+    project_group_id: Id | None = None,
+    subscriber_id: Id | None = None,
 ) -> Any:
     filters = ProjectFilter(project_group_id=project_group_id, subscriber_id=subscriber_id)
     with ctx.db.read() as session:

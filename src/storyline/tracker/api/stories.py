@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from storyline.accounts.models import Team, User
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.kernel.validation import Id
 from storyline.tracker import stories as service
 from storyline.tracker import story_acl
 from storyline.tracker.stories import StoryFilter, StoryIn, StoryView
@@ -158,11 +159,11 @@ def story_filter(
     title: str | None = None,
     description: str | None = None,
     status: Annotated[list[str] | None, Query()] = None,
-    assignee_id: int | None = None,
-    creator_id: int | None = None,
-    project_group_id: int | None = None,
-    project_id: int | None = None,
-    subscriber_id: int | None = None,
+    assignee_id: Id | None = None,
+    creator_id: Id | None = None,
+    project_group_id: Id | None = None,
+    project_id: Id | None = None,
+    subscriber_id: Id | None = None,
     tags: Annotated[list[str] | None, Query()] = None,
     tags_filter_type: str | None = None,
     updated_since: dt.datetime | None = None,
@@ -203,21 +204,21 @@ def create_story(ctx: ContextDep, body: StoryIn) -> Any:
 
 
 @router.get("/{story_id}", response_model=StoryOut)
-def get_story(ctx: ContextDep, story_id: int) -> Any:
+def get_story(ctx: ContextDep, story_id: Id) -> Any:
     with ctx.db.read() as session:
         view = service.get_story_view(session, actor=ctx.actor, story_id=story_id)
         return json_response(story_json(view))
 
 
 @router.put("/{story_id}", response_model=StoryOut)
-def update_story(ctx: ContextDep, story_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_story(ctx: ContextDep, story_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
     with ctx.db.write() as session:
         view = service.update_story(session, actor=ctx.actor, story_id=story_id, changes=body)
         return json_response(story_json(view))
 
 
 @router.delete("/{story_id}", status_code=204)
-def delete_story(ctx: ContextDep, story_id: int) -> Response:
+def delete_story(ctx: ContextDep, story_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_story(session, actor=ctx.actor, story_id=story_id)
     return Response(status_code=204)
@@ -227,38 +228,38 @@ def delete_story(ctx: ContextDep, story_id: int) -> Response:
 
 
 @router.get("/{story_id}/users", response_model=list[StoryUserOut])
-def list_story_users(ctx: ContextDep, story_id: int) -> Any:
+def list_story_users(ctx: ContextDep, story_id: Id) -> Any:
     with ctx.db.read() as session:
         return story_acl.list_users(session, actor=ctx.actor, story_id=story_id)
 
 
 @router.put("/{story_id}/users/{user_id}", response_model=StoryUserOut)
-def add_story_user(ctx: ContextDep, story_id: int, user_id: int) -> User:
+def add_story_user(ctx: ContextDep, story_id: Id, user_id: Id) -> User:
     with ctx.db.write() as session:
         return story_acl.add_user(session, actor=ctx.actor, story_id=story_id, user_id=user_id)
 
 
 @router.delete("/{story_id}/users/{user_id}", status_code=204)
-def remove_story_user(ctx: ContextDep, story_id: int, user_id: int) -> Response:
+def remove_story_user(ctx: ContextDep, story_id: Id, user_id: Id) -> Response:
     with ctx.db.write() as session:
         story_acl.remove_user(session, actor=ctx.actor, story_id=story_id, user_id=user_id)
     return Response(status_code=204)
 
 
 @router.get("/{story_id}/teams", response_model=list[StoryTeamOut])
-def list_story_teams(ctx: ContextDep, story_id: int) -> Any:
+def list_story_teams(ctx: ContextDep, story_id: Id) -> Any:
     with ctx.db.read() as session:
         return story_acl.list_teams(session, actor=ctx.actor, story_id=story_id)
 
 
 @router.put("/{story_id}/teams/{team_id}", response_model=StoryTeamOut)
-def add_story_team(ctx: ContextDep, story_id: int, team_id: int) -> Team:
+def add_story_team(ctx: ContextDep, story_id: Id, team_id: Id) -> Team:
     with ctx.db.write() as session:
         return story_acl.add_team(session, actor=ctx.actor, story_id=story_id, team_id=team_id)
 
 
 @router.delete("/{story_id}/teams/{team_id}", status_code=204)
-def remove_story_team(ctx: ContextDep, story_id: int, team_id: int) -> Response:
+def remove_story_team(ctx: ContextDep, story_id: Id, team_id: Id) -> Response:
     with ctx.db.write() as session:
         story_acl.remove_team(session, actor=ctx.actor, story_id=story_id, team_id=team_id)
     return Response(status_code=204)

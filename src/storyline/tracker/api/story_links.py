@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from storyline.api.deps import ContextDep, Timestamp
+from storyline.kernel.validation import Id
 from storyline.tracker import story_links as service
 from storyline.tracker.story_links import LinkView, StoryLinkIn
 
@@ -48,21 +49,21 @@ class StoryLinkOut(BaseModel):
 
 
 @router.get("", response_model=list[StoryLinkOut])
-def list_links(ctx: ContextDep, story_id: int) -> Any:
+def list_links(ctx: ContextDep, story_id: Id) -> Any:
     with ctx.db.read() as session:
         views = service.list_links(session, actor=ctx.actor, story_id=story_id)
         return [StoryLinkOut.of(view) for view in views]
 
 
 @router.post("", response_model=StoryLinkOut)
-def add_link(ctx: ContextDep, story_id: int, body: StoryLinkIn) -> Any:
+def add_link(ctx: ContextDep, story_id: Id, body: StoryLinkIn) -> Any:
     with ctx.db.write() as session:
         view = service.add_link(session, actor=ctx.actor, story_id=story_id, data=body)
         return StoryLinkOut.of(view)
 
 
 @router.delete("/{link_id}", status_code=204)
-def delete_link(ctx: ContextDep, story_id: int, link_id: int) -> Response:
+def delete_link(ctx: ContextDep, story_id: Id, link_id: Id) -> Response:
     with ctx.db.write() as session:
         service.remove_link(session, actor=ctx.actor, story_id=story_id, link_id=link_id)
     return Response(status_code=204)

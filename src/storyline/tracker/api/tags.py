@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storyline.api.compat import id_last
 from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.kernel.validation import Id
 from storyline.tracker import tags as service
 from storyline.tracker.api.stories import StoryOut
 from storyline.tracker.models import Story, Tag
@@ -58,7 +59,7 @@ def list_tags(
     ctx: ContextDep,
     paging: PageDep,
     response: Response,
-    story_id: int | None = None,
+    story_id: Id | None = None,
     name: str | None = None,
 ) -> Any:
     filters = TagFilter(story_id=story_id, name=name)
@@ -84,7 +85,7 @@ def create_tag(
 
 
 @router.get("/tags/{tag_id:int}", response_model=TagOut)
-def get_tag(ctx: ContextDep, tag_id: int) -> Any:
+def get_tag(ctx: ContextDep, tag_id: Id) -> Any:
     with ctx.db.read() as session:
         tag = service.get_tag(session, tag_id=tag_id, actor=ctx.actor)
         return _tags_out(session, ctx, [tag])[0]
@@ -104,25 +105,25 @@ def _remove(ctx: Context, story_id: int, names: list[str]) -> Response:
 
 @router.put("/tags/{story_id:int}", response_model=StoryOut)
 def add_tags_by_story_id(
-    ctx: ContextDep, story_id: int, body: TagNames = None, tags: TagQuery = None
+    ctx: ContextDep, story_id: Id, body: TagNames = None, tags: TagQuery = None
 ) -> Any:
     return _add(ctx, story_id, [*(tags or ()), *(body or ())])
 
 
 @router.delete("/tags/{story_id:int}", status_code=204)
 def remove_tags_by_story_id(
-    ctx: ContextDep, story_id: int, body: TagNames = None, tags: TagQuery = None
+    ctx: ContextDep, story_id: Id, body: TagNames = None, tags: TagQuery = None
 ) -> Response:
     return _remove(ctx, story_id, [*(tags or ()), *(body or ())])
 
 
 @router.get("/stories/{story_id:int}/tags", response_model=list[TagOut])
-def list_story_tags(ctx: ContextDep, paging: PageDep, response: Response, story_id: int) -> Any:
+def list_story_tags(ctx: ContextDep, paging: PageDep, response: Response, story_id: Id) -> Any:
     return list_tags(ctx, paging, response, story_id=story_id)
 
 
 @router.get("/stories/{story_id:int}/tags/{tag_id:int}", response_model=TagOut)
-def get_story_tag(ctx: ContextDep, story_id: int, tag_id: int) -> Any:
+def get_story_tag(ctx: ContextDep, story_id: Id, tag_id: Id) -> Any:
     # StoryBoard's nested controller answered any tag here, the story id
     # being a placeholder; that made tags of hidden stories readable, so the
     # story must be visible and carry the tag.
@@ -133,14 +134,14 @@ def get_story_tag(ctx: ContextDep, story_id: int, tag_id: int) -> Any:
 
 @router.put("/stories/{story_id:int}/tags", response_model=StoryOut)
 def add_story_tags(
-    ctx: ContextDep, story_id: int, body: TagNames = None, tags: TagQuery = None
+    ctx: ContextDep, story_id: Id, body: TagNames = None, tags: TagQuery = None
 ) -> Any:
     return _add(ctx, story_id, [*(tags or ()), *(body or ())])
 
 
 @router.delete("/stories/{story_id:int}/tags", status_code=204)
 def remove_story_tags(
-    ctx: ContextDep, story_id: int, body: TagNames = None, tags: TagQuery = None
+    ctx: ContextDep, story_id: Id, body: TagNames = None, tags: TagQuery = None
 ) -> Response:
     return _remove(ctx, story_id, [*(tags or ()), *(body or ())])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
 from storyline.kernel.paging import Page
-from storyline.kernel.validation import validate
+from storyline.kernel.validation import Id, validate
 from storyline.tracker import tasks as service
 from storyline.tracker.api.stories import iso, json_response
 from storyline.tracker.models import Task
@@ -66,12 +66,12 @@ def _page_response(page: Page[Task]) -> Response:
 
 def task_filter(
     title: str | None = None,
-    story_id: int | None = None,
-    assignee_id: int | None = None,
-    project_id: int | None = None,
-    project_group_id: int | None = None,
-    branch_id: int | None = None,
-    milestone_id: int | None = None,
+    story_id: Id | None = None,
+    assignee_id: Id | None = None,
+    project_id: Id | None = None,
+    project_group_id: Id | None = None,
+    branch_id: Id | None = None,
+    milestone_id: Id | None = None,
     status: Annotated[list[str] | None, Query()] = None,
     priority: Annotated[list[str] | None, Query()] = None,
     link: str | None = None,
@@ -117,13 +117,13 @@ def create_task(ctx: ContextDep, body: TaskIn) -> Any:
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut)
-def get_task(ctx: ContextDep, task_id: int) -> Any:
+def get_task(ctx: ContextDep, task_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_task(session, actor=ctx.actor, task_id=task_id)
 
 
 @router.put("/tasks/{task_id}", response_model=TaskOut)
-def update_task(ctx: ContextDep, task_id: int, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_task(ctx: ContextDep, task_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
     with ctx.db.write() as session:
         return service.update_task(
             session, actor=ctx.actor, task_id=task_id, changes=_writable(body)
@@ -131,7 +131,7 @@ def update_task(ctx: ContextDep, task_id: int, body: Annotated[dict[str, Any], B
 
 
 @router.delete("/tasks/{task_id}", status_code=204)
-def delete_task(ctx: ContextDep, task_id: int) -> Response:
+def delete_task(ctx: ContextDep, task_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_task(session, actor=ctx.actor, task_id=task_id)
     return Response(status_code=204)
@@ -143,7 +143,7 @@ def delete_task(ctx: ContextDep, task_id: int) -> Response:
 @router.get("/stories/{story_id}/tasks", response_model=list[TaskOut])
 def list_story_tasks(
     ctx: ContextDep,
-    story_id: int,
+    story_id: Id,
     paging: PageDep,
     filters: TaskFilterDep,
 ) -> Any:
@@ -160,7 +160,7 @@ def list_story_tasks(
 
 @router.post("/stories/{story_id}/tasks", response_model=TaskOut)
 def create_story_task(
-    ctx: ContextDep, story_id: int, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, story_id: Id, body: Annotated[dict[str, Any], Body()]
 ) -> Any:
     data = validate(TaskIn, {**body, "story_id": story_id})
     with ctx.db.write() as session:
@@ -168,14 +168,14 @@ def create_story_task(
 
 
 @router.get("/stories/{story_id}/tasks/{task_id}", response_model=TaskOut)
-def get_story_task(ctx: ContextDep, story_id: int, task_id: int) -> Any:
+def get_story_task(ctx: ContextDep, story_id: Id, task_id: Id) -> Any:
     with ctx.db.read() as session:
         return service.get_task(session, actor=ctx.actor, task_id=task_id, story_id=story_id)
 
 
 @router.put("/stories/{story_id}/tasks/{task_id}", response_model=TaskOut)
 def update_story_task(
-    ctx: ContextDep, story_id: int, task_id: int, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, story_id: Id, task_id: Id, body: Annotated[dict[str, Any], Body()]
 ) -> Any:
     with ctx.db.write() as session:
         return service.update_task(
@@ -184,7 +184,7 @@ def update_story_task(
 
 
 @router.delete("/stories/{story_id}/tasks/{task_id}", status_code=204)
-def delete_story_task(ctx: ContextDep, story_id: int, task_id: int) -> Response:
+def delete_story_task(ctx: ContextDep, story_id: Id, task_id: Id) -> Response:
     with ctx.db.write() as session:
         service.delete_task(session, actor=ctx.actor, task_id=task_id, story_id=story_id)
     return Response(status_code=204)

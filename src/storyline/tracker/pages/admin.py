@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storyline.errors import InvalidInput
 from storyline.kernel.paging import PageRequest
-from storyline.kernel.validation import validate
+from storyline.kernel.validation import Id, is_number, parse_id, validate
 from storyline.tracker import projects
 from storyline.tracker import team_projects as team_projects_service
 from storyline.tracker.projects import ProjectFilter, ProjectGroupFilter, ProjectGroupIn, ProjectIn
@@ -134,7 +134,7 @@ def _project_page(
 
 
 @router.get("/admin/projects/{project_id}")
-def admin_project(ctx: PageDep, project_id: int, saved: bool = False) -> Response:
+def admin_project(ctx: PageDep, project_id: Id, saved: bool = False) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
     return _project_page(ctx, project_id, saved=saved)
@@ -143,7 +143,7 @@ def admin_project(ctx: PageDep, project_id: int, saved: bool = False) -> Respons
 @router.post("/admin/projects/{project_id}")
 def admin_update_project(
     ctx: FormDep,
-    project_id: int,
+    project_id: Id,
     name: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
     repo_url: Annotated[str, Form()] = "",
@@ -234,7 +234,7 @@ def _group_page(
 
 
 @router.get("/admin/project-groups/{group_id}")
-def admin_group(ctx: PageDep, group_id: int, saved: bool = False) -> Response:
+def admin_group(ctx: PageDep, group_id: Id, saved: bool = False) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
     return _group_page(ctx, group_id, saved=saved)
@@ -243,7 +243,7 @@ def admin_group(ctx: PageDep, group_id: int, saved: bool = False) -> Response:
 @router.post("/admin/project-groups/{group_id}")
 def admin_update_group(
     ctx: FormDep,
-    group_id: int,
+    group_id: Id,
     name: Annotated[str, Form()] = "",
     title: Annotated[str, Form()] = "",
 ) -> Response:
@@ -264,7 +264,7 @@ def admin_update_group(
 
 @router.post("/admin/project-groups/{group_id}/projects")
 def admin_group_add_project(
-    ctx: FormDep, group_id: int, project: Annotated[str, Form()] = ""
+    ctx: FormDep, group_id: Id, project: Annotated[str, Form()] = ""
 ) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
@@ -273,12 +273,12 @@ def admin_group_add_project(
     def add(session: Session) -> str:
         if not ref:
             raise InvalidInput.field("project", "give a project's name or id")
-        found = projects.get_project(session, ref=ref) if not ref.isdigit() else None
+        found = projects.get_project(session, ref=ref) if not is_number(ref) else None
         projects.add_project_to_group(
             session,
             actor=ctx.actor,
             group_id=group_id,
-            project_id=found.id if found is not None else int(ref),
+            project_id=found.id if found is not None else parse_id(ref, "project"),
         )
         return f"/admin/project-groups/{group_id}"
 
@@ -290,7 +290,7 @@ def admin_group_add_project(
 
 
 @router.post("/admin/project-groups/{group_id}/projects/{project_id}/remove")
-def admin_group_remove_project(ctx: FormDep, group_id: int, project_id: int) -> Response:
+def admin_group_remove_project(ctx: FormDep, group_id: Id, project_id: Id) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
     with ctx.container.db.write() as session:
@@ -301,7 +301,7 @@ def admin_group_remove_project(ctx: FormDep, group_id: int, project_id: int) -> 
 
 
 @router.post("/admin/project-groups/{group_id}/delete")
-def admin_delete_group(ctx: FormDep, group_id: int) -> Response:
+def admin_delete_group(ctx: FormDep, group_id: Id) -> Response:
     if (denied := admin.guard(ctx)) is not None:
         return denied
     with ctx.container.db.write() as session:

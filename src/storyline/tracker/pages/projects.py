@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from storyline.domain.statuses import STORY_STATUSES, TASK_STATUSES
 from storyline.errors import InvalidInput
+from storyline.kernel.validation import is_number, parse_id
 from storyline.tracker import page_data as pages
 from storyline.tracker import projects as project_service
 from storyline.tracker.models import Project, ProjectGroup
@@ -175,9 +176,9 @@ def _filters(
     def number(name: str, value: str) -> int | None:
         if not value.strip():
             return None
-        if not value.strip().isdigit():
+        if not is_number(value.strip()):
             raise InvalidInput.field(name, "must be chosen from the list")
-        return int(value)
+        return parse_id(value, name)
 
     return WorkFilters(
         tab="tasks" if tab == "tasks" else "stories",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from storyline.domain.statuses import STORY_STATUSES, TASK_STATUSES
 from storyline.errors import InvalidInput, NotFound
+from storyline.kernel.validation import is_number, parse_id
 from storyline.tracker import page_data as pages
 from storyline.tracker import projects as project_service
 from storyline.tracker.pages.projects import STORY_SORTS, TASK_SORTS
@@ -105,14 +106,14 @@ def _run(ctx: PageContext, session: Session, form: dict[str, Any], number: int, 
     assignee_id = parse_user_ref(form["assignee"], ctx, "assignee")
     if form["type"] == "tasks":
         story_text = form["story"].strip().lstrip("#")
-        if story_text and not story_text.isdigit():
+        if story_text and not is_number(story_text):
             raise InvalidInput.field("story", "enter a story number")
         task_filter = TaskFilter(
             project_id=project_id,
             project_group_id=group_id,
             assignee_id=assignee_id,
             status=tuple(form["status"]),
-            story_id=int(story_text) if story_text else None,
+            story_id=parse_id(story_text, "story") if story_text else None,
         )
         request = page_request(
             number, size, sort_field=form["sort"], sort_dir=form["dir"],

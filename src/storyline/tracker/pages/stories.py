@@ -32,7 +32,7 @@ from storyline.errors import (
 from storyline.kernel import markdown
 from storyline.kernel import subscriptions as subscription_service
 from storyline.kernel.subscriptions import SubscriptionIn
-from storyline.kernel.validation import validate
+from storyline.kernel.validation import Id, is_number, parse_id, validate
 from storyline.tracker import comments as comment_service
 from storyline.tracker import page_data as pages
 from storyline.tracker import projects as project_service
@@ -153,7 +153,7 @@ def new_story_form(ctx: PageDep, tasks: int = NEW_STORY_TASK_ROWS) -> Response:
 @router.get("/stories/{story_id:int}")
 def story_page(
     ctx: PageDep,
-    story_id: int,
+    story_id: Id,
     events: Annotated[list[str] | None, Query()] = None,
     events_page: int = 1,
     comments_page: int = 1,
@@ -221,7 +221,7 @@ def _task_row(ctx: PageContext, story_id: int, task_id: int | None, state: FormS
 @router.post("/stories/{story_id:int}/edit")
 def edit_story(
     ctx: FormDep,
-    story_id: int,
+    story_id: Id,
     title: TextField = "",
     description: TextField = "",
     kind: TextField = "bug",
@@ -245,7 +245,7 @@ def edit_story(
 @router.post("/stories/{story_id:int}/tasks")
 def add_task(
     ctx: FormDep,
-    story_id: int,
+    story_id: Id,
     title: TextField = "",
     project: TextField = "",
     status: TextField = "todo",
@@ -293,8 +293,8 @@ def _task_changes(
         # A move: the service puts the task on the new project's master branch.
         changes["project_id"] = project_id
         return changes
-    branch_id = int(branch) if branch.strip().isdigit() else task.branch_id
-    milestone_id = int(milestone) if milestone.strip().isdigit() else None
+    branch_id = parse_id(branch, "branch") if is_number(branch.strip()) else task.branch_id
+    milestone_id = parse_id(milestone, "milestone") if is_number(milestone.strip()) else None
     if branch_id != task.branch_id:
         changes["branch_id"] = branch_id
         if milestone_id == task.milestone_id:
@@ -308,8 +308,8 @@ def _task_changes(
 @router.post("/stories/{story_id:int}/tasks/{task_id:int}")
 def edit_task(
     ctx: FormDep,
-    story_id: int,
-    task_id: int,
+    story_id: Id,
+    task_id: Id,
     title: TextField = "",
     status: TextField = "todo",
     assignee: TextField = "",
@@ -339,7 +339,7 @@ def edit_task(
 
 
 @router.post("/stories/{story_id:int}/tasks/{task_id:int}/delete")
-def delete_task(ctx: FormDep, story_id: int, task_id: int) -> Response:
+def delete_task(ctx: FormDep, story_id: Id, task_id: Id) -> Response:
     def change(session: Session) -> None:
         task_service.delete_task(session, actor=ctx.actor, task_id=task_id, story_id=story_id)
 
@@ -347,7 +347,7 @@ def delete_task(ctx: FormDep, story_id: int, task_id: int) -> Response:
 
 
 @router.post("/stories/{story_id:int}/tags")
-def add_tags(ctx: FormDep, story_id: int, tags: TextField = "") -> Response:
+def add_tags(ctx: FormDep, story_id: Id, tags: TextField = "") -> Response:
     def change(session: Session) -> None:
         names = [t.strip() for t in tags.split(",") if t.strip()]
         if not names:
@@ -358,7 +358,7 @@ def add_tags(ctx: FormDep, story_id: int, tags: TextField = "") -> Response:
 
 
 @router.post("/stories/{story_id:int}/tags/remove")
-def remove_tag(ctx: FormDep, story_id: int, tag: TextField = "") -> Response:
+def remove_tag(ctx: FormDep, story_id: Id, tag: TextField = "") -> Response:
     def change(session: Session) -> None:
         tag_service.remove_story_tags(session, actor=ctx.actor, story_id=story_id, names=[tag])
 
@@ -368,7 +368,7 @@ def remove_tag(ctx: FormDep, story_id: int, tag: TextField = "") -> Response:
 @router.post("/stories/{story_id:int}/comments")
 def add_comment(
     ctx: FormDep,
-    story_id: int,
+    story_id: Id,
     content: TextField = "",
     in_reply_to: TextField = "",
     preview: TextField = "",
@@ -388,7 +388,9 @@ def add_comment(
             CommentIn,
             {
                 "content": content,
-                "in_reply_to": int(in_reply_to) if in_reply_to.isdigit() else None,
+                "in_reply_to": parse_id(in_reply_to, "in_reply_to")
+                if is_number(in_reply_to)
+                else None,
             },
         )
         comment_service.create_comment(session, actor=ctx.actor, story_id=story_id, data=data)
@@ -397,7 +399,7 @@ def add_comment(
 
 
 @router.post("/stories/{story_id:int}/privacy")
-def set_privacy(ctx: FormDep, story_id: int, private: TextField = "") -> Response:
+def set_privacy(ctx: FormDep, story_id: Id, private: TextField = "") -> Response:
     def change(session: Session) -> None:
         story_service.update_story(
             session, actor=ctx.actor, story_id=story_id, changes={"private": private == "on"}
@@ -407,7 +409,7 @@ def set_privacy(ctx: FormDep, story_id: int, private: TextField = "") -> Respons
 
 
 @router.post("/stories/{story_id:int}/acl/users")
-def share_with_user(ctx: FormDep, story_id: int, user: TextField = "") -> Response:
+def share_with_user(ctx: FormDep, story_id: Id, user: TextField = "") -> Response:
     def change(session: Session) -> None:
         user_id = parse_user_ref(user, ctx, "user")
         if user_id is None:
@@ -423,7 +425,7 @@ def share_with_user(ctx: FormDep, story_id: int, user: TextField = "") -> Respon
 
 
 @router.post("/stories/{story_id:int}/acl/users/{user_id:int}/remove")
-def unshare_with_user(ctx: FormDep, story_id: int, user_id: int) -> Response:
+def unshare_with_user(ctx: FormDep, story_id: Id, user_id: Id) -> Response:
     def change(session: Session) -> None:
         story_acl.remove_user(session, actor=ctx.actor, story_id=story_id, user_id=user_id)
 
@@ -431,7 +433,7 @@ def unshare_with_user(ctx: FormDep, story_id: int, user_id: int) -> Response:
 
 
 @router.post("/stories/{story_id:int}/acl/teams")
-def share_with_team(ctx: FormDep, story_id: int, team: TextField = "") -> Response:
+def share_with_team(ctx: FormDep, story_id: Id, team: TextField = "") -> Response:
     def change(session: Session) -> None:
         if not team.strip():
             raise InvalidInput.field("team", "enter a team name")
@@ -445,7 +447,7 @@ def share_with_team(ctx: FormDep, story_id: int, team: TextField = "") -> Respon
 
 
 @router.post("/stories/{story_id:int}/acl/teams/{team_id:int}/remove")
-def unshare_with_team(ctx: FormDep, story_id: int, team_id: int) -> Response:
+def unshare_with_team(ctx: FormDep, story_id: Id, team_id: Id) -> Response:
     def change(session: Session) -> None:
         story_acl.remove_team(session, actor=ctx.actor, story_id=story_id, team_id=team_id)
 
@@ -453,7 +455,7 @@ def unshare_with_team(ctx: FormDep, story_id: int, team_id: int) -> Response:
 
 
 @router.post("/stories/{story_id:int}/subscription")
-def toggle_subscription(ctx: FormDep, story_id: int, subscribe: TextField = "") -> Response:
+def toggle_subscription(ctx: FormDep, story_id: Id, subscribe: TextField = "") -> Response:
     def change(session: Session) -> None:
         current = subscription_service.subscription_to(
             session, actor=ctx.actor, kind="story", target_id=story_id
@@ -473,16 +475,16 @@ def toggle_subscription(ctx: FormDep, story_id: int, subscribe: TextField = "") 
 
 
 @router.post("/stories/{story_id:int}/links")
-def add_link(ctx: FormDep, story_id: int, kind: TextField = "", target: TextField = "") -> Response:
+def add_link(ctx: FormDep, story_id: Id, kind: TextField = "", target: TextField = "") -> Response:
     def change(session: Session) -> None:
         text = target.strip().lstrip("#")
-        if not text.isdigit():
+        if not is_number(text):
             raise InvalidInput.field("target_story_id", "enter the number of a story")
         story_links.add_link(
             session,
             actor=ctx.actor,
             story_id=story_id,
-            data=StoryLinkIn(target_story_id=int(text), kind=kind),
+            data=StoryLinkIn(target_story_id=parse_id(text, "target_story_id"), kind=kind),
         )
 
     return _apply(
@@ -492,7 +494,7 @@ def add_link(ctx: FormDep, story_id: int, kind: TextField = "", target: TextFiel
 
 
 @router.post("/stories/{story_id:int}/links/{link_id:int}/delete")
-def remove_link(ctx: FormDep, story_id: int, link_id: int) -> Response:
+def remove_link(ctx: FormDep, story_id: Id, link_id: Id) -> Response:
     def change(session: Session) -> None:
         story_links.remove_link(session, actor=ctx.actor, story_id=story_id, link_id=link_id)
 
