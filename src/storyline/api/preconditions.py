@@ -9,12 +9,14 @@ Two pieces, one idea (docs/api.md, "Conditional requests"):
   arrays) are not tagged. No route has to remember it; a route whose version
   is not its whole body (a worklist's cards have versions of their own) sets
   the header itself with `set_etag`, and the middleware keeps it.
-- `IfMatchDep`, a dependency of every PUT, PATCH and DELETE route, checks the
-  client's `If-Match` inside the route's write transaction: it locks the row
-  first, then rebuilds the representation the client read (with the same
-  function the GET uses) and compares hashes, so no other writer of that row
-  can commit between the check and the write. Without `If-Match`, or with
-  `*`, nothing is checked or locked: StoryBoard's clients send none.
+- `IfMatchDep`, a dependency of every PUT, PATCH and DELETE route that
+  changes a representation (tests/api/test_preconditions.py lists the others
+  and why), checks the client's `If-Match` inside the route's write
+  transaction: it locks the row first, then rebuilds the representation the
+  client read (with the same function the GET uses) and compares hashes, so
+  no other writer of that row can commit between the check and the write.
+  Without `If-Match`, or with `*`, nothing is checked or locked: StoryBoard's
+  clients send none.
 """
 
 from __future__ import annotations
