@@ -25,6 +25,7 @@ from starlette.types import ASGIApp
 from storyline import __version__, subsystems, web
 from storyline.api import system
 from storyline.api.deps import reject_unknown_params
+from storyline.api.preconditions import ETags
 from storyline.bootstrap import Container
 from storyline.config import Settings
 from storyline.http import errors
@@ -75,6 +76,7 @@ def create_app(container: Container) -> FastAPI:
     # The sign-in pages' relying party, built once by the composition root.
     app.state.oidc = container.oidc
     errors.install(app)
+    app.add_middleware(ETags)
     app.add_middleware(BodyLimit, max_bytes=container.settings.max_body_bytes)
     # Each resource router is included directly under /v1 rather than through
     # one /v1 router: FastAPI matches nested routers once per level, so a

@@ -55,6 +55,14 @@ class Conflict(StorylineError):
     code = "conflict"
 
 
+class PreconditionFailed(StorylineError):
+    """The resource changed since the client read it (a stale `If-Match`, or
+    a form posted with the version it was rendered from); `details` may say
+    what changed."""
+
+    code = "precondition_failed"
+
+
 class TooManyRequests(StorylineError):
     """Throttled: too many failed attempts in a short time; `details` may say when to retry."""
 

@@ -29,6 +29,7 @@ from storyline.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     ServiceUnavailable,
     StorylineError,
     TooManyRequests,
@@ -44,6 +45,7 @@ STATUS = {
     PermissionDenied: 403,
     NotFound: 404,
     Conflict: 409,
+    PreconditionFailed: 412,
     TooManyRequests: 429,
     ServiceUnavailable: 503,
 }
@@ -54,6 +56,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    412: "precondition_failed",
     413: "too_large",
     415: "unsupported_media_type",
     429: "too_many_requests",
@@ -84,6 +87,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _documented("Signed in but not allowed."),
     404: _documented("No such resource (or a private story the caller may not see)."),
     409: _documented("A duplicate, or a concurrent change that could not be retried."),
+    412: _documented("`If-Match` names a version that is no longer current: read it again."),
     413: _documented("The request body is larger than the server accepts."),
     503: _documented("The database is not available right now; see Retry-After."),
 }

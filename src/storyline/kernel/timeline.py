@@ -179,3 +179,11 @@ def get_event(
     if event is None:
         raise NotFound.of("event", event_id)
     return event
+
+
+def last_author(session: Session, *, actor: Actor, filters: EventFilter) -> int | None:
+    """Who recorded the latest event matching `filters` that `actor` may see:
+    the person an edit form names when what it shows was changed meanwhile."""
+    stmt = event_query(actor, filters).order_by(Event.id.desc()).limit(1)
+    event = session.scalars(stmt).first()
+    return None if event is None else event.author_id

@@ -6,11 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from storyline.accounts import teams as service
 from storyline.accounts.api.users import UserOut, users_out
+from storyline.accounts.models import Team
 from storyline.accounts.teams import TeamFilter, TeamIn
 from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.api.refs import MemberRef, member_id
 from storyline.kernel.validation import Id
 
@@ -111,14 +114,27 @@ def get_team(ctx: ContextDep, ref: str) -> Any:
         return service.get_team(session, ref=ref)
 
 
+def _check(session: Session, if_match: IfMatch, team_id: int) -> None:
+    if_match.check(
+        session,
+        Team.id,
+        team_id,
+        lambda: TeamOut.model_validate(service.get_team(session, ref=str(team_id))),
+    )
+
+
 @router.put("/{team_id}", response_model=TeamOut)
-def update_team(ctx: ContextDep, team_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_team(
+    ctx: ContextDep, team_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
+) -> Any:
     with ctx.db.write() as session:
+        _check(session, if_match, team_id)
         return service.update_team(session, actor=ctx.actor, team_id=team_id, changes=body)
 
 
 @router.delete("/{team_id}", status_code=204)
-def delete_team(ctx: ContextDep, team_id: Id) -> Response:
+def delete_team(ctx: ContextDep, team_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check(session, if_match, team_id)
         service.delete_team(session, actor=ctx.actor, team_id=team_id)
     return Response(status_code=204)

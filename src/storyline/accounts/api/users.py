@@ -12,6 +12,7 @@ from storyline.accounts import users as service
 from storyline.accounts.models import User
 from storyline.accounts.users import UserFilter, UserIn
 from storyline.api.deps import SEARCH_HELP, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatchDep
 from storyline.kernel.access import Actor
 from storyline.kernel.validation import Id
 
@@ -108,8 +109,16 @@ def get_user(ctx: ContextDep, user_id: Id) -> Any:
 
 
 @router.put("/{user_id:int}", response_model=UserOut)
-def update_user(ctx: ContextDep, user_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_user(
+    ctx: ContextDep, user_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
+) -> Any:
     with ctx.db.write() as session:
+        if_match.check(
+            session,
+            User.id,
+            user_id,
+            lambda: UserOut.of(service.get_user(session, user_id=user_id), ctx.actor),
+        )
         user = service.update_user(session, actor=ctx.actor, user_id=user_id, changes=body)
     return UserOut.of(user, ctx.actor)
 

@@ -6,15 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep, set_etag
 from storyline.api.roles import mount_permissions
 from storyline.kernel.validation import Id
 from storyline.lists import boards as service
 from storyline.lists.api.due_dates import DueDateOut
-from storyline.lists.api.worklists import WorklistOut
+from storyline.lists.api.worklists import WorklistOut, without_items
 from storyline.lists.boards import BoardIn, BoardQuery, BoardView
-from storyline.lists.models import BOARD_ROLES
+from storyline.lists.models import BOARD_ROLES, Board
 
 router = APIRouter(prefix="/boards", tags=["boards"])
 
@@ -116,6 +118,7 @@ def create_board(ctx: ContextDep, body: BoardIn) -> Any:
 def get_board(
     ctx: ContextDep,
     board_id: Id,
+    response: Response,
     lane_items: Annotated[
         int | None,
         Query(
@@ -133,7 +136,9 @@ def get_board(
             with_items=lane_items != 0,
             item_limit=lane_items or None,
         )
-        return BoardOut.of(view)
+        out = BoardOut.of(view)
+    set_etag(response, _without_cards(out))
+    return out
 
 
 _WRITABLE = {
@@ -148,23 +153,54 @@ _WRITABLE = {
 }
 
 
+def _board(session: Session, ctx: Context, board_id: int) -> BoardOut:
+    """The board without its lanes' cards: its version (whatever `lane_items`
+    a GET asks for), and what writes answer. Cards have versions of their
+    own, so that moving one does not make a concurrent edit of the board fail."""
+    return BoardOut.of(
+        service.get_board_view(session, actor=ctx.actor, board_id=board_id, with_items=False)
+    )
+
+
+def _without_cards(board: BoardOut) -> BoardOut:
+    lanes = [
+        lane.model_copy(update={"worklist": without_items(lane.worklist)}) for lane in board.lanes
+    ]
+    return board.model_copy(update={"lanes": lanes})
+
+
+def _check(session: Session, ctx: Context, if_match: IfMatch, board_id: int) -> None:
+    if_match.check(session, Board.id, board_id, lambda: _board(session, ctx, board_id))
+
+
 @router.put("/{board_id}", response_model=BoardOut)
-def update_board(ctx: ContextDep, board_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_board(
+    ctx: ContextDep, board_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
+) -> Any:
     changes = {key: value for key, value in body.items() if key in _WRITABLE}
     with ctx.db.write() as session:
+        _check(session, ctx, if_match, board_id)
         return BoardOut.of(
             service.update_board(session, actor=ctx.actor, board_id=board_id, changes=changes)
         )
 
 
 @router.delete("/{board_id}", status_code=204)
-def archive_board(ctx: ContextDep, board_id: Id) -> Response:
+def archive_board(ctx: ContextDep, board_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check(session, ctx, if_match, board_id)
         service.archive_board(session, actor=ctx.actor, board_id=board_id)
     return Response(status_code=204)
 
 
-mount_permissions(router, spec=BOARD_ROLES, param="board_id", load=service.load_board)
+mount_permissions(
+    router,
+    spec=BOARD_ROLES,
+    param="board_id",
+    load=service.load_board,
+    row=Board.id,
+    current=_board,
+)
 
 
 __all__ = ["BoardOut", "router"]

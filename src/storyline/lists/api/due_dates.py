@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.api.roles import mount_permissions
 from storyline.kernel.validation import Id
 from storyline.lists import due_dates as service
@@ -84,32 +86,47 @@ def create_due_date(ctx: ContextDep, body: DueDateIn) -> Any:
         return DueDateOut.of(service.create_due_date(session, actor=ctx.actor, data=body))
 
 
+def _due_date(session: Session, ctx: Context, due_date_id: int) -> DueDateOut:
+    return DueDateOut.of(service.get_due_date(session, actor=ctx.actor, due_date_id=due_date_id))
+
+
+def _check(session: Session, ctx: Context, if_match: IfMatch, due_date_id: int) -> None:
+    if_match.check(session, DueDate.id, due_date_id, lambda: _due_date(session, ctx, due_date_id))
+
+
 @router.get("/{due_date_id}", response_model=DueDateOut)
 def get_due_date(ctx: ContextDep, due_date_id: Id) -> Any:
     with ctx.db.read() as session:
-        return DueDateOut.of(
-            service.get_due_date(session, actor=ctx.actor, due_date_id=due_date_id)
-        )
+        return _due_date(session, ctx, due_date_id)
 
 
 @router.put("/{due_date_id}", response_model=DueDateOut)
 def update_due_date(
-    ctx: ContextDep, due_date_id: Id, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, due_date_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
 ) -> Any:
     with ctx.db.write() as session:
+        _check(session, ctx, if_match, due_date_id)
         return DueDateOut.of(
             service.update_due_date(session, actor=ctx.actor, due_date_id=due_date_id, changes=body)
         )
 
 
 @router.delete("/{due_date_id}", status_code=204)
-def delete_due_date(ctx: ContextDep, due_date_id: Id) -> Response:
+def delete_due_date(ctx: ContextDep, due_date_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check(session, ctx, if_match, due_date_id)
         service.delete_due_date(session, actor=ctx.actor, due_date_id=due_date_id)
     return Response(status_code=204)
 
 
-mount_permissions(router, spec=DUE_DATE_ROLES, param="due_date_id", load=service.load_due_date)
+mount_permissions(
+    router,
+    spec=DUE_DATE_ROLES,
+    param="due_date_id",
+    load=service.load_due_date,
+    row=DueDate.id,
+    current=_due_date,
+)
 
 
 __all__ = ["DueDateOut", "router"]

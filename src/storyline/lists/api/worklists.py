@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep, set_etag
 from storyline.api.roles import mount_permissions
 from storyline.errors import InvalidInput
 from storyline.kernel.validation import Id
@@ -16,7 +18,7 @@ from storyline.lists import automatic, items
 from storyline.lists import worklists as service
 from storyline.lists.automatic import FilterIn
 from storyline.lists.common import ItemView
-from storyline.lists.models import WORKLIST_ROLES, FilterCriterion, WorklistFilter
+from storyline.lists.models import WORKLIST_ROLES, FilterCriterion, Worklist, WorklistFilter
 from storyline.lists.worklists import WorklistIn, WorklistQuery, WorklistView
 from storyline.tracker.api.stories import StoryOut
 from storyline.tracker.api.tasks import TaskOut
@@ -162,12 +164,37 @@ def create_worklist(ctx: ContextDep, body: WorklistIn) -> Any:
         return WorklistOut.of(service.create_worklist(session, actor=ctx.actor, data=body))
 
 
+def _check(
+    session: Session, if_match: IfMatch, worklist_id: int, current: Callable[[], Any]
+) -> None:
+    # Every write to a worklist, its items and its filters locks its row
+    # (lists/common.py); so does the check.
+    if_match.check(session, Worklist.id, worklist_id, current)
+
+
+def _worklist(session: Session, ctx: Context, worklist_id: int) -> WorklistOut:
+    """The worklist without its items: its version, and what writes answer.
+    Items have versions of their own, so that moving a card does not make
+    a concurrent edit of the title fail."""
+    return WorklistOut.of(
+        service.get_worklist_view(
+            session, actor=ctx.actor, worklist_id=worklist_id, with_items=False
+        )
+    )
+
+
+def without_items(worklist: WorklistOut) -> WorklistOut:
+    return worklist.model_copy(update={"items": None})
+
+
 @router.get("/{worklist_id}", response_model=WorklistOut)
-def get_worklist(ctx: ContextDep, worklist_id: Id) -> Any:
+def get_worklist(ctx: ContextDep, worklist_id: Id, response: Response) -> Any:
     with ctx.db.read() as session:
-        return WorklistOut.of(
+        out = WorklistOut.of(
             service.get_worklist_view(session, actor=ctx.actor, worklist_id=worklist_id)
         )
+    set_etag(response, without_items(out))
+    return out
 
 
 _WRITABLE = {"title", "project_id", "private", "archived", "automatic", "owners", "users"}
@@ -175,10 +202,11 @@ _WRITABLE = {"title", "project_id", "private", "archived", "automatic", "owners"
 
 @router.put("/{worklist_id}", response_model=WorklistOut)
 def update_worklist(
-    ctx: ContextDep, worklist_id: Id, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, worklist_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
 ) -> Any:
     changes = {key: value for key, value in body.items() if key in _WRITABLE}
     with ctx.db.write() as session:
+        _check(session, if_match, worklist_id, lambda: _worklist(session, ctx, worklist_id))
         return WorklistOut.of(
             service.update_worklist(
                 session, actor=ctx.actor, worklist_id=worklist_id, changes=changes
@@ -187,8 +215,9 @@ def update_worklist(
 
 
 @router.delete("/{worklist_id}", status_code=204)
-def archive_worklist(ctx: ContextDep, worklist_id: Id) -> Response:
+def archive_worklist(ctx: ContextDep, worklist_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check(session, if_match, worklist_id, lambda: _worklist(session, ctx, worklist_id))
         service.archive_worklist(session, actor=ctx.actor, worklist_id=worklist_id)
     return Response(status_code=204)
 
@@ -268,6 +297,7 @@ def _move(
     display_due_date: int | None,
     archived: bool | None,
     body: dict[str, Any] | None,
+    if_match: IfMatch,
 ) -> WorklistItemOut:
     changes: dict[str, Any] = {}
     due = _pick(body, "display_due_date", display_due_date)
@@ -280,6 +310,7 @@ def _move(
     target = _int_or_none(_pick(body, "list_id", list_id), "list_id")
 
     def work(session: Session) -> WorklistItemOut:
+        _check(session, if_match, worklist_id, lambda: _item(session, ctx, worklist_id, item_id))
         view = items.move_item(
             session,
             actor=ctx.actor,
@@ -301,6 +332,7 @@ def _move(
 def move_item(
     ctx: ContextDep,
     worklist_id: Id,
+    if_match: IfMatchDep,
     item_id: Id | None = None,
     list_position: int | None = None,
     list_id: Id | None = None,
@@ -313,15 +345,21 @@ def move_item(
     target = _int_or_none(_pick(body, "item_id", item_id), "item_id")
     if target is None:
         raise InvalidInput.field("item_id", "is required")
-    return _move(ctx, worklist_id, target, list_position, list_id, display_due_date, archived, body)
+    return _move(
+        ctx, worklist_id, target, list_position, list_id, display_due_date, archived, body, if_match
+    )
+
+
+def _item(session: Session, ctx: Context, worklist_id: int, item_id: int) -> WorklistItemOut:
+    return WorklistItemOut.of(
+        items.get_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
+    )
 
 
 @router.get("/{worklist_id}/items/{item_id}", response_model=WorklistItemOut)
 def get_item(ctx: ContextDep, worklist_id: Id, item_id: Id) -> Any:
     with ctx.db.read() as session:
-        return WorklistItemOut.of(
-            items.get_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
-        )
+        return _item(session, ctx, worklist_id, item_id)
 
 
 @router.put("/{worklist_id}/items/{item_id}", response_model=WorklistItemOut)
@@ -329,6 +367,7 @@ def move_item_by_path(
     ctx: ContextDep,
     worklist_id: Id,
     item_id: Id,
+    if_match: IfMatchDep,
     list_position: int | None = None,
     list_id: Id | None = None,
     display_due_date: int | None = None,
@@ -336,13 +375,22 @@ def move_item_by_path(
     body: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> Any:
     return _move(
-        ctx, worklist_id, item_id, list_position, list_id, display_due_date, archived, body
+        ctx,
+        worklist_id,
+        item_id,
+        list_position,
+        list_id,
+        display_due_date,
+        archived,
+        body,
+        if_match,
     )
 
 
 @router.delete("/{worklist_id}/items/{item_id}", status_code=204)
-def remove_item(ctx: ContextDep, worklist_id: Id, item_id: Id) -> Response:
+def remove_item(ctx: ContextDep, worklist_id: Id, item_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check(session, if_match, worklist_id, lambda: _item(session, ctx, worklist_id, item_id))
         items.remove_item(session, actor=ctx.actor, worklist_id=worklist_id, item_id=item_id)
     return Response(status_code=204)
 
@@ -367,19 +415,26 @@ def create_filter(ctx: ContextDep, worklist_id: Id, body: FilterIn) -> Any:
         )
 
 
+def _filter(session: Session, ctx: Context, worklist_id: int, filter_id: int) -> FilterOut:
+    return FilterOut.of(
+        automatic.get_filter(session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id)
+    )
+
+
 @router.get("/{worklist_id}/filters/{filter_id}", response_model=FilterOut)
 def get_filter(ctx: ContextDep, worklist_id: Id, filter_id: Id) -> Any:
     with ctx.db.read() as session:
-        return FilterOut.of(
-            automatic.get_filter(
-                session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id
-            )
-        )
+        return _filter(session, ctx, worklist_id, filter_id)
 
 
 @router.put("/{worklist_id}/filters/{filter_id}", response_model=FilterOut)
-def update_filter(ctx: ContextDep, worklist_id: Id, filter_id: Id, body: FilterIn) -> Any:
+def update_filter(
+    ctx: ContextDep, worklist_id: Id, filter_id: Id, body: FilterIn, if_match: IfMatchDep
+) -> Any:
     with ctx.db.write() as session:
+        _check(
+            session, if_match, worklist_id, lambda: _filter(session, ctx, worklist_id, filter_id)
+        )
         return FilterOut.of(
             automatic.update_filter(
                 session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id, data=body
@@ -388,8 +443,13 @@ def update_filter(ctx: ContextDep, worklist_id: Id, filter_id: Id, body: FilterI
 
 
 @router.delete("/{worklist_id}/filters/{filter_id}", status_code=204)
-def delete_filter(ctx: ContextDep, worklist_id: Id, filter_id: Id) -> Response:
+def delete_filter(
+    ctx: ContextDep, worklist_id: Id, filter_id: Id, if_match: IfMatchDep
+) -> Response:
     with ctx.db.write() as session:
+        _check(
+            session, if_match, worklist_id, lambda: _filter(session, ctx, worklist_id, filter_id)
+        )
         automatic.delete_filter(
             session, actor=ctx.actor, worklist_id=worklist_id, filter_id=filter_id
         )
@@ -397,7 +457,14 @@ def delete_filter(ctx: ContextDep, worklist_id: Id, filter_id: Id) -> Response:
 
 
 # Permissions: the caller's codenames; POST adds users, PUT replaces them.
-mount_permissions(router, spec=WORKLIST_ROLES, param="worklist_id", load=service.load_worklist)
+mount_permissions(
+    router,
+    spec=WORKLIST_ROLES,
+    param="worklist_id",
+    load=service.load_worklist,
+    row=Worklist.id,
+    current=_worklist,
+)
 
 
-__all__ = ["FilterOut", "WorklistItemOut", "WorklistOut", "router"]
+__all__ = ["FilterOut", "WorklistItemOut", "WorklistOut", "router", "without_items"]

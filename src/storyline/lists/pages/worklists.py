@@ -22,7 +22,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from storyline.errors import Conflict, InvalidInput, NotFound, StorylineError
+from storyline.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, StorylineError
+from storyline.http.preconditions import form_version
 from storyline.kernel import roles
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.timeline import EventFilter
@@ -33,7 +34,7 @@ from storyline.lists import items as item_service
 from storyline.lists import worklists as service
 from storyline.lists.automatic import STORY_CRITERIA, TASK_CRITERIA, CriterionIn, FilterIn
 from storyline.lists.common import ItemView, get_worklist
-from storyline.lists.models import MOVER, OWNER, WORKLIST_ROLES
+from storyline.lists.models import MOVER, OWNER, WORKLIST_ROLES, Worklist
 from storyline.lists.pages.common import (
     TextField,
     build_cards,
@@ -45,6 +46,7 @@ from storyline.lists.pages.common import (
 )
 from storyline.lists.worklists import WorklistIn, WorklistQuery
 from storyline.tracker.page_data import history, load_names
+from storyline.web.conflicts import check_version
 from storyline.web.listing import Pager, errors_by_field, page_number, page_size
 from storyline.web.rendering import (
     PageRoute,
@@ -175,6 +177,7 @@ def _worklist_page(
             can_move=bool(mine & {OWNER, MOVER}) and not view.worklist.automatic,
             can_edit=OWNER in mine, lane_of=lane_of, message=message,
             forms=forms or WorklistForms(), story_fields=sorted(STORY_CRITERIA),
+            edit_version=form_version(_worklist_fields(view.worklist)),
             task_fields=sorted(TASK_CRITERIA), back=str(ctx.request.url.path) + (
                 f"?page={number}" if number > 1 else ""
             ),
@@ -201,9 +204,12 @@ def _worklist_change(
         return sign_in_first(ctx)
     try:
         run(ctx, change)
-    except (InvalidInput, Conflict) as error:
+    except (InvalidInput, Conflict, PreconditionFailed) as error:
+        # After a conflict the form comes back with what was typed in it and
+        # the version it now has (web/conflicts.py).
         forms = WorklistForms(form, errors_by_field(error), values)
-        return _worklist_page(ctx, worklist_id, forms=forms, status=400)
+        status = 409 if isinstance(error, PreconditionFailed) else 400
+        return _worklist_page(ctx, worklist_id, forms=forms, status=status)
     return redirect(ctx, f"/worklists/{worklist_id}{anchor}")
 
 
@@ -304,11 +310,34 @@ def move_item(
     return redirect(ctx, f"{url}{joiner}moved={item_id}#card-{item_id}")
 
 
+# What the details form shows, as its version is made of.
+WORKLIST_FIELDS = {"title": "title", "private": "privacy"}
+
+
+def _worklist_fields(worklist: Worklist) -> dict[str, Any]:
+    return {"title": worklist.title, "private": "private" if worklist.private else "public"}
+
+
 @router.post("/worklists/{worklist_id:int}/edit")
 def edit_worklist(
-    ctx: FormDep, worklist_id: Id, title: TextField = "", private: TextField = ""
+    ctx: FormDep,
+    worklist_id: Id,
+    title: TextField = "",
+    private: TextField = "",
+    version: TextField = "",
 ) -> Response:
     def change(session: Session) -> None:
+        # Every write to a worklist locks its row; the check takes it first.
+        worklist = get_worklist(session, actor=ctx.actor, worklist_id=worklist_id, for_update=True)
+        check_version(
+            session,
+            actor=ctx.actor,
+            version=version,
+            current=_worklist_fields(worklist),
+            what="worklist",
+            labels=WORKLIST_FIELDS,
+            events=EventFilter(worklist_id=worklist_id),
+        )
         service.update_worklist(
             session, actor=ctx.actor, worklist_id=worklist_id,
             changes={"title": title, "private": private == "on"},

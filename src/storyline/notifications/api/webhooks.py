@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
-from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel import outbox
 from storyline.kernel.outbox import OutboxFilter
 from storyline.kernel.validation import Id
@@ -118,11 +120,23 @@ def get_webhook(ctx: ContextDep, webhook_id: Id) -> Any:
         return WebhookOut.of(service.get_webhook(session, actor=ctx.actor, webhook_id=webhook_id))
 
 
+def _check(session: Session, ctx: Context, if_match: IfMatch, webhook_id: int) -> None:
+    if_match.check(
+        session,
+        Webhook.id,
+        webhook_id,
+        lambda: WebhookOut.of(service.get_webhook(session, actor=ctx.actor, webhook_id=webhook_id)),
+    )
+
+
 @router.put("/webhooks/{webhook_id}", response_model=WebhookOut)
-def update_webhook(ctx: ContextDep, webhook_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_webhook(
+    ctx: ContextDep, webhook_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
+) -> Any:
     writable = set(WebhookIn.model_fields)
     changes = {k: v for k, v in body.items() if k in writable}
     with ctx.db.write() as session:
+        _check(session, ctx, if_match, webhook_id)
         return WebhookOut.of(
             service.update_webhook(
                 session,
@@ -135,8 +149,9 @@ def update_webhook(ctx: ContextDep, webhook_id: Id, body: Annotated[dict[str, An
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-def delete_webhook(ctx: ContextDep, webhook_id: Id) -> Response:
+def delete_webhook(ctx: ContextDep, webhook_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check(session, ctx, if_match, webhook_id)
         service.delete_webhook(session, actor=ctx.actor, webhook_id=webhook_id)
     return Response(status_code=204)
 

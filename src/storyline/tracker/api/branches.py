@@ -8,9 +8,11 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatchDep
 from storyline.kernel.validation import Id
 from storyline.tracker import branches as service
 from storyline.tracker.branches import BranchFilter, BranchIn
+from storyline.tracker.models import Branch
 
 router = APIRouter(prefix="/branches", tags=["branches"])
 
@@ -59,8 +61,16 @@ def get_branch(ctx: ContextDep, branch_id: Id) -> Any:
 
 
 @router.put("/{branch_id:int}", response_model=BranchOut)
-def update_branch(ctx: ContextDep, branch_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_branch(
+    ctx: ContextDep, branch_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
+) -> Any:
     with ctx.db.write() as session:
+        if_match.check(
+            session,
+            Branch.id,
+            branch_id,
+            lambda: BranchOut.model_validate(service.get_branch(session, branch_id=branch_id)),
+        )
         return service.update_branch(session, actor=ctx.actor, branch_id=branch_id, changes=body)
 
 

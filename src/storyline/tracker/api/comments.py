@@ -12,9 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from storyline.api.compat import id_last
-from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel.models import Event
 from storyline.kernel.validation import Id
 from storyline.tracker import comments as service
@@ -87,6 +89,19 @@ def create_comment(ctx: ContextDep, story_id: Id, body: CommentIn) -> Any:
         return id_last(timeline_event_out(event, comment))
 
 
+def _check(
+    session: Session, ctx: Context, if_match: IfMatch, story_id: int, comment_id: int
+) -> None:
+    if_match.check(
+        session,
+        Comment.id,
+        comment_id,
+        lambda: CommentOut.model_validate(
+            service.get_comment(session, actor=ctx.actor, story_id=story_id, comment_id=comment_id)
+        ),
+    )
+
+
 @router.get("/{story_id:int}/comments/{comment_id:int}", response_model=CommentOut)
 def get_comment(ctx: ContextDep, story_id: Id, comment_id: Id) -> Any:
     with ctx.db.read() as session:
@@ -96,8 +111,11 @@ def get_comment(ctx: ContextDep, story_id: Id, comment_id: Id) -> Any:
 
 
 @router.put("/{story_id:int}/comments/{comment_id:int}", response_model=CommentOut)
-def update_comment(ctx: ContextDep, story_id: Id, comment_id: Id, body: CommentEdit) -> Any:
+def update_comment(
+    ctx: ContextDep, story_id: Id, comment_id: Id, body: CommentEdit, if_match: IfMatchDep
+) -> Any:
     with ctx.db.write() as session:
+        _check(session, ctx, if_match, story_id, comment_id)
         return service.update_comment(
             session,
             actor=ctx.actor,
@@ -109,8 +127,9 @@ def update_comment(ctx: ContextDep, story_id: Id, comment_id: Id, body: CommentE
 
 
 @router.delete("/{story_id:int}/comments/{comment_id:int}", status_code=204)
-def delete_comment(ctx: ContextDep, story_id: Id, comment_id: Id) -> Response:
+def delete_comment(ctx: ContextDep, story_id: Id, comment_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check(session, ctx, if_match, story_id, comment_id)
         service.delete_comment(
             session,
             actor=ctx.actor,

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatchDep
 from storyline.kernel.validation import Id
 from storyline.tracker import branches as service
 from storyline.tracker.branches import MilestoneFilter, MilestoneIn
+from storyline.tracker.models import Milestone
 
 router = APIRouter(prefix="/milestones", tags=["milestones"])
 
@@ -57,9 +59,20 @@ def get_milestone(ctx: ContextDep, milestone_id: Id) -> Any:
 
 @router.put("/{milestone_id:int}", response_model=MilestoneOut)
 def update_milestone(
-    ctx: ContextDep, milestone_id: Id, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep,
+    milestone_id: Id,
+    body: Annotated[dict[str, Any], Body()],
+    if_match: IfMatchDep,
 ) -> Any:
     with ctx.db.write() as session:
+        if_match.check(
+            session,
+            Milestone.id,
+            milestone_id,
+            lambda: MilestoneOut.model_validate(
+                service.get_milestone(session, milestone_id=milestone_id)
+            ),
+        )
         return service.update_milestone(
             session, actor=ctx.actor, milestone_id=milestone_id, changes=body
         )

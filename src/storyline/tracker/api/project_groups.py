@@ -6,11 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel.validation import Id
 from storyline.tracker import projects as service
 from storyline.tracker.api.projects import ProjectOut
+from storyline.tracker.models import ProjectGroup
 from storyline.tracker.projects import ProjectGroupFilter, ProjectGroupIn
 
 router = APIRouter(prefix="/project_groups", tags=["project groups"])
@@ -79,19 +82,32 @@ def get_project_group(ctx: ContextDep, ref: str) -> Any:
         return service.get_project_group(session, ref=ref)
 
 
+def _check(session: Session, if_match: IfMatch, group_id: int) -> None:
+    if_match.check(
+        session,
+        ProjectGroup.id,
+        group_id,
+        lambda: ProjectGroupOut.model_validate(
+            service.get_project_group(session, ref=str(group_id))
+        ),
+    )
+
+
 @router.put("/{group_id}", response_model=ProjectGroupOut)
 def update_project_group(
-    ctx: ContextDep, group_id: Id, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep, group_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
 ) -> Any:
     changes = {k: v for k, v in body.items() if k in ProjectGroupIn.model_fields}
     with ctx.db.write() as session:
+        _check(session, if_match, group_id)
         return service.update_project_group(
             session, actor=ctx.actor, group_id=group_id, changes=changes
         )
 
 
 @router.delete("/{group_id}", status_code=204)
-def delete_project_group(ctx: ContextDep, group_id: Id) -> Response:
+def delete_project_group(ctx: ContextDep, group_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check(session, if_match, group_id)
         service.delete_project_group(session, actor=ctx.actor, group_id=group_id)
     return Response(status_code=204)

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, ConfigDict
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatchDep
 from storyline.kernel.validation import Id
 from storyline.tracker import projects as service
+from storyline.tracker.models import Project
 from storyline.tracker.projects import ProjectFilter, ProjectIn
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -64,8 +66,16 @@ def get_project(ctx: ContextDep, ref: str) -> Any:
 
 
 @router.put("/{project_id}", response_model=ProjectOut)
-def update_project(ctx: ContextDep, project_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_project(
+    ctx: ContextDep, project_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
+) -> Any:
     with ctx.db.write() as session:
+        if_match.check(
+            session,
+            Project.id,
+            project_id,
+            lambda: ProjectOut.model_validate(service.get_project(session, ref=str(project_id))),
+        )
         return service.update_project(
             session, actor=ctx.actor, project_id=project_id, changes=_writable(body)
         )

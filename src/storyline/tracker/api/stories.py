@@ -9,12 +9,15 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from storyline.accounts.models import Team, User
-from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel.validation import Id
 from storyline.tracker import stories as service
 from storyline.tracker import story_acl
+from storyline.tracker.models import Story
 from storyline.tracker.stories import StoryFilter, StoryIn, StoryView
 
 router = APIRouter(prefix="/stories", tags=["stories"])
@@ -203,23 +206,36 @@ def create_story(ctx: ContextDep, body: StoryIn) -> Any:
         return json_response(story_json(service.create_story(session, actor=ctx.actor, data=body)))
 
 
+def current_story(session: Session, ctx: Context, story_id: int) -> dict[str, Any]:
+    """What GET /v1/stories/{id} answers: the representation that `If-Match`
+    on the story and on what it holds (ACL, tags) is checked against."""
+    return story_json(service.get_story_view(session, actor=ctx.actor, story_id=story_id))
+
+
+def check_story(session: Session, ctx: Context, if_match: IfMatch, story_id: int) -> None:
+    if_match.check(session, Story.id, story_id, lambda: current_story(session, ctx, story_id))
+
+
 @router.get("/{story_id}", response_model=StoryOut)
 def get_story(ctx: ContextDep, story_id: Id) -> Any:
     with ctx.db.read() as session:
-        view = service.get_story_view(session, actor=ctx.actor, story_id=story_id)
-        return json_response(story_json(view))
+        return json_response(current_story(session, ctx, story_id))
 
 
 @router.put("/{story_id}", response_model=StoryOut)
-def update_story(ctx: ContextDep, story_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_story(
+    ctx: ContextDep, story_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
+) -> Any:
     with ctx.db.write() as session:
+        check_story(session, ctx, if_match, story_id)
         view = service.update_story(session, actor=ctx.actor, story_id=story_id, changes=body)
         return json_response(story_json(view))
 
 
 @router.delete("/{story_id}", status_code=204)
-def delete_story(ctx: ContextDep, story_id: Id) -> Response:
+def delete_story(ctx: ContextDep, story_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        check_story(session, ctx, if_match, story_id)
         service.delete_story(session, actor=ctx.actor, story_id=story_id)
     return Response(status_code=204)
 
@@ -234,14 +250,16 @@ def list_story_users(ctx: ContextDep, story_id: Id) -> Any:
 
 
 @router.put("/{story_id}/users/{user_id}", response_model=StoryUserOut)
-def add_story_user(ctx: ContextDep, story_id: Id, user_id: Id) -> User:
+def add_story_user(ctx: ContextDep, story_id: Id, user_id: Id, if_match: IfMatchDep) -> User:
     with ctx.db.write() as session:
+        check_story(session, ctx, if_match, story_id)
         return story_acl.add_user(session, actor=ctx.actor, story_id=story_id, user_id=user_id)
 
 
 @router.delete("/{story_id}/users/{user_id}", status_code=204)
-def remove_story_user(ctx: ContextDep, story_id: Id, user_id: Id) -> Response:
+def remove_story_user(ctx: ContextDep, story_id: Id, user_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        check_story(session, ctx, if_match, story_id)
         story_acl.remove_user(session, actor=ctx.actor, story_id=story_id, user_id=user_id)
     return Response(status_code=204)
 
@@ -253,14 +271,16 @@ def list_story_teams(ctx: ContextDep, story_id: Id) -> Any:
 
 
 @router.put("/{story_id}/teams/{team_id}", response_model=StoryTeamOut)
-def add_story_team(ctx: ContextDep, story_id: Id, team_id: Id) -> Team:
+def add_story_team(ctx: ContextDep, story_id: Id, team_id: Id, if_match: IfMatchDep) -> Team:
     with ctx.db.write() as session:
+        check_story(session, ctx, if_match, story_id)
         return story_acl.add_team(session, actor=ctx.actor, story_id=story_id, team_id=team_id)
 
 
 @router.delete("/{story_id}/teams/{team_id}", status_code=204)
-def remove_story_team(ctx: ContextDep, story_id: Id, team_id: Id) -> Response:
+def remove_story_team(ctx: ContextDep, story_id: Id, team_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        check_story(session, ctx, if_match, story_id)
         story_acl.remove_team(session, actor=ctx.actor, story_id=story_id, team_id=team_id)
     return Response(status_code=204)
 
@@ -270,6 +290,8 @@ __all__ = [
     "StoryOut",
     "StoryTeamOut",
     "StoryUserOut",
+    "check_story",
+    "current_story",
     "iso",
     "json_response",
     "router",

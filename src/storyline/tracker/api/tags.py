@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from storyline.api.compat import id_last
 from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel.validation import Id
 from storyline.tracker import tags as service
-from storyline.tracker.api.stories import StoryOut
+from storyline.tracker.api.stories import StoryOut, check_story
 from storyline.tracker.models import Story, Tag
 from storyline.tracker.stories import load_story_views
 from storyline.tracker.tags import TagFilter, TagIn
@@ -91,30 +92,40 @@ def get_tag(ctx: ContextDep, tag_id: Id) -> Any:
         return _tags_out(session, ctx, [tag])[0]
 
 
-def _add(ctx: Context, story_id: int, names: list[str]) -> Response:
+def _add(ctx: Context, story_id: int, names: list[str], if_match: IfMatch) -> Response:
     with ctx.db.write() as session:
+        check_story(session, ctx, if_match, story_id)
         story = service.add_story_tags(session, actor=ctx.actor, story_id=story_id, names=names)
         return id_last(_story_out(session, story))
 
 
-def _remove(ctx: Context, story_id: int, names: list[str]) -> Response:
+def _remove(ctx: Context, story_id: int, names: list[str], if_match: IfMatch) -> Response:
     with ctx.db.write() as session:
+        check_story(session, ctx, if_match, story_id)
         service.remove_story_tags(session, actor=ctx.actor, story_id=story_id, names=names)
     return Response(status_code=204)
 
 
 @router.put("/tags/{story_id:int}", response_model=StoryOut)
 def add_tags_by_story_id(
-    ctx: ContextDep, story_id: Id, body: TagNames = None, tags: TagQuery = None
+    ctx: ContextDep,
+    story_id: Id,
+    if_match: IfMatchDep,
+    body: TagNames = None,
+    tags: TagQuery = None,
 ) -> Any:
-    return _add(ctx, story_id, [*(tags or ()), *(body or ())])
+    return _add(ctx, story_id, [*(tags or ()), *(body or ())], if_match)
 
 
 @router.delete("/tags/{story_id:int}", status_code=204)
 def remove_tags_by_story_id(
-    ctx: ContextDep, story_id: Id, body: TagNames = None, tags: TagQuery = None
+    ctx: ContextDep,
+    story_id: Id,
+    if_match: IfMatchDep,
+    body: TagNames = None,
+    tags: TagQuery = None,
 ) -> Response:
-    return _remove(ctx, story_id, [*(tags or ()), *(body or ())])
+    return _remove(ctx, story_id, [*(tags or ()), *(body or ())], if_match)
 
 
 @router.get("/stories/{story_id:int}/tags", response_model=list[TagOut])
@@ -134,16 +145,24 @@ def get_story_tag(ctx: ContextDep, story_id: Id, tag_id: Id) -> Any:
 
 @router.put("/stories/{story_id:int}/tags", response_model=StoryOut)
 def add_story_tags(
-    ctx: ContextDep, story_id: Id, body: TagNames = None, tags: TagQuery = None
+    ctx: ContextDep,
+    story_id: Id,
+    if_match: IfMatchDep,
+    body: TagNames = None,
+    tags: TagQuery = None,
 ) -> Any:
-    return _add(ctx, story_id, [*(tags or ()), *(body or ())])
+    return _add(ctx, story_id, [*(tags or ()), *(body or ())], if_match)
 
 
 @router.delete("/stories/{story_id:int}/tags", status_code=204)
 def remove_story_tags(
-    ctx: ContextDep, story_id: Id, body: TagNames = None, tags: TagQuery = None
+    ctx: ContextDep,
+    story_id: Id,
+    if_match: IfMatchDep,
+    body: TagNames = None,
+    tags: TagQuery = None,
 ) -> Response:
-    return _remove(ctx, story_id, [*(tags or ()), *(body or ())])
+    return _remove(ctx, story_id, [*(tags or ()), *(body or ())], if_match)
 
 
 __all__ = ["TagOut", "router"]

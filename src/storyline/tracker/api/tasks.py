@@ -6,13 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel.paging import Page
 from storyline.kernel.validation import Id, validate
 from storyline.tracker import tasks as service
 from storyline.tracker.api.stories import iso, json_response
-from storyline.tracker.models import Task
+from storyline.tracker.models import Story, Task
 from storyline.tracker.tasks import TaskFilter, TaskIn
 
 router = APIRouter(tags=["tasks"])
@@ -116,6 +119,21 @@ def create_task(ctx: ContextDep, body: TaskIn) -> Any:
         return service.create_task(session, actor=ctx.actor, data=body)
 
 
+def _check_task(
+    session: Session, ctx: Context, if_match: IfMatch, task_id: int, story_id: int | None = None
+) -> None:
+    # Task writes lock the task's story row (tracker/tasks.py); so does this.
+    story = select(Task.story_id).where(Task.id == task_id).scalar_subquery()
+    if_match.check(
+        session,
+        Story.id,
+        story,
+        lambda: TaskOut.model_validate(
+            service.get_task(session, actor=ctx.actor, task_id=task_id, story_id=story_id)
+        ),
+    )
+
+
 @router.get("/tasks/{task_id}", response_model=TaskOut)
 def get_task(ctx: ContextDep, task_id: Id) -> Any:
     with ctx.db.read() as session:
@@ -123,16 +141,20 @@ def get_task(ctx: ContextDep, task_id: Id) -> Any:
 
 
 @router.put("/tasks/{task_id}", response_model=TaskOut)
-def update_task(ctx: ContextDep, task_id: Id, body: Annotated[dict[str, Any], Body()]) -> Any:
+def update_task(
+    ctx: ContextDep, task_id: Id, body: Annotated[dict[str, Any], Body()], if_match: IfMatchDep
+) -> Any:
     with ctx.db.write() as session:
+        _check_task(session, ctx, if_match, task_id)
         return service.update_task(
             session, actor=ctx.actor, task_id=task_id, changes=_writable(body)
         )
 
 
 @router.delete("/tasks/{task_id}", status_code=204)
-def delete_task(ctx: ContextDep, task_id: Id) -> Response:
+def delete_task(ctx: ContextDep, task_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check_task(session, ctx, if_match, task_id)
         service.delete_task(session, actor=ctx.actor, task_id=task_id)
     return Response(status_code=204)
 
@@ -175,17 +197,23 @@ def get_story_task(ctx: ContextDep, story_id: Id, task_id: Id) -> Any:
 
 @router.put("/stories/{story_id}/tasks/{task_id}", response_model=TaskOut)
 def update_story_task(
-    ctx: ContextDep, story_id: Id, task_id: Id, body: Annotated[dict[str, Any], Body()]
+    ctx: ContextDep,
+    story_id: Id,
+    task_id: Id,
+    body: Annotated[dict[str, Any], Body()],
+    if_match: IfMatchDep,
 ) -> Any:
     with ctx.db.write() as session:
+        _check_task(session, ctx, if_match, task_id, story_id)
         return service.update_task(
             session, actor=ctx.actor, task_id=task_id, story_id=story_id, changes=_writable(body)
         )
 
 
 @router.delete("/stories/{story_id}/tasks/{task_id}", status_code=204)
-def delete_story_task(ctx: ContextDep, story_id: Id, task_id: Id) -> Response:
+def delete_story_task(ctx: ContextDep, story_id: Id, task_id: Id, if_match: IfMatchDep) -> Response:
     with ctx.db.write() as session:
+        _check_task(session, ctx, if_match, task_id, story_id)
         service.delete_task(session, actor=ctx.actor, task_id=task_id, story_id=story_id)
     return Response(status_code=204)
 

@@ -27,11 +27,15 @@ from storyline.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     StorylineError,
 )
+from storyline.http.preconditions import form_version
 from storyline.kernel import markdown
 from storyline.kernel import subscriptions as subscription_service
+from storyline.kernel.access import get_story
 from storyline.kernel.subscriptions import SubscriptionIn
+from storyline.kernel.timeline import EventFilter
 from storyline.kernel.validation import Id, is_number, parse_id, validate
 from storyline.tracker import comments as comment_service
 from storyline.tracker import page_data as pages
@@ -41,11 +45,12 @@ from storyline.tracker import story_acl, story_links
 from storyline.tracker import tags as tag_service
 from storyline.tracker import tasks as task_service
 from storyline.tracker.comments import CommentIn
-from storyline.tracker.models import Task
+from storyline.tracker.models import Story, Task
 from storyline.tracker.page_data import TIMELINE_TYPES, describe_event
 from storyline.tracker.stories import STORY_TYPE_BUG, STORY_TYPE_FEATURE, StoryIn
 from storyline.tracker.story_links import LINK_KINDS, StoryLinkIn
 from storyline.tracker.tasks import TaskIn
+from storyline.web.conflicts import check_version
 from storyline.web.listing import errors_by_field, parse_user_ref
 from storyline.web.panels import STORY, render_slot
 from storyline.web.rendering import PageRoute, redirect, render, sign_in_first
@@ -88,6 +93,40 @@ class FormState:
     # The task row the form belongs to, for the inline editor.
     task_id: int | None = None
     preview: Markup | None = None
+
+
+# What the edit forms show, as their versions are made of (web/conflicts.py).
+STORY_FIELDS = {"title": "title", "description": "description", "kind": "type"}
+TASK_FIELDS = {
+    "title": "title",
+    "status": "status",
+    "project_id": "project",
+    "branch_id": "branch",
+    "milestone_id": "milestone",
+    "assignee_id": "assignee",
+}
+TASK_EVENTS = (
+    event_types.TASK_DETAILS_CHANGED,
+    event_types.TASK_STATUS_CHANGED,
+    event_types.TASK_ASSIGNEE_CHANGED,
+    event_types.TASK_PRIORITY_CHANGED,
+)
+
+
+def _story_fields(story: Story) -> dict[str, Any]:
+    return {
+        "title": story.title,
+        "description": story.description or "",
+        "kind": "bug" if story.is_bug else "feature",
+    }
+
+
+def _task_fields(task: Task) -> dict[str, Any]:
+    return {name: getattr(task, name) for name in TASK_FIELDS}
+
+
+def _task_version(task: Task) -> str:
+    return form_version(_task_fields(task))
 
 
 def _timeline_types(ctx: PageContext, session: Session, chosen: list[str]) -> list[str]:
@@ -137,6 +176,8 @@ def _story_page(
             statuses=TASK_STATUSES,
             link_kinds=LINK_KINDS,
             state=state or FormState(),
+            story_version=form_version(_story_fields(data.view.story)),
+            task_version=_task_version,
             editable_comments=ctx.settings.enable_editable_comments,
             panels=render_slot(session, ctx, STORY, story_id=story_id),
         )
@@ -190,11 +231,15 @@ def _apply(
     try:
         with ctx.container.db.write() as session:
             change(session)
-    except (InvalidInput, Conflict) as error:
+    except (InvalidInput, Conflict, PreconditionFailed) as error:
+        # The form comes back with what was typed in it; after a conflict,
+        # with the version it now has, so that saving again is deliberate.
         state = FormState(form, errors_by_field(error), values, task_id)
         if row and _is_htmx(ctx):
+            # 200, or htmx would not swap the row in.
             return _task_row(ctx, story_id, task_id, state)
-        return _story_page(ctx, story_id, state=state, status=400)
+        status = 409 if isinstance(error, PreconditionFailed) else 400
+        return _story_page(ctx, story_id, state=state, status=status)
     if row and _is_htmx(ctx):
         return _task_row(ctx, story_id, task_id, FormState())
     return redirect(ctx, f"/stories/{story_id}{anchor}")
@@ -215,6 +260,7 @@ def _task_row(ctx: PageContext, story_id: int, task_id: int | None, state: FormS
             statuses=TASK_STATUSES,
             state=state,
             saved=not state.errors,
+            task_version=_task_version,
         )
 
 
@@ -225,8 +271,19 @@ def edit_story(
     title: TextField = "",
     description: TextField = "",
     kind: TextField = "bug",
+    version: TextField = "",
 ) -> Response:
     def change(session: Session) -> None:
+        story = get_story(session, actor=ctx.actor, story_id=story_id, for_update=True)
+        check_version(
+            session,
+            actor=ctx.actor,
+            version=version,
+            current=_story_fields(story),
+            what="story",
+            labels=STORY_FIELDS,
+            events=EventFilter(story_id=story_id, event_type=(event_types.STORY_DETAILS_CHANGED,)),
+        )
         story_service.update_story(
             session,
             actor=ctx.actor,
@@ -316,9 +373,21 @@ def edit_task(
     project: TextField = "",
     branch: TextField = "",
     milestone: TextField = "",
+    version: TextField = "",
 ) -> Response:
     def change(session: Session) -> None:
+        # Task writes lock the story row; the check takes that lock first.
+        get_story(session, actor=ctx.actor, story_id=story_id, for_update=True)
         task = task_service.get_task(session, actor=ctx.actor, task_id=task_id, story_id=story_id)
+        check_version(
+            session,
+            actor=ctx.actor,
+            version=version,
+            current=_task_fields(task),
+            what="task",
+            labels=TASK_FIELDS,
+            events=EventFilter(story_id=story_id, event_type=TASK_EVENTS),
+        )
         changes = _task_changes(
             ctx, session, task, title=title, status=status, assignee=assignee,
             project=project, branch=branch, milestone=milestone,
