@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from storyline.accounts import preferences
 from storyline.accounts.models import User, UserPreference
-from storyline.accounts.preferences import get_preferences, set_preferences
+from storyline.accounts.preferences import set_preferences
 from storyline.kernel import outbox
 from storyline.kernel.access import ANONYMOUS, Actor, can_see, readers
 from storyline.kernel.models import Event, Subscription
@@ -59,12 +60,19 @@ def truthy(value: Any) -> bool:
     return False
 
 
-def email_mode(session: Session, *, user_id: int) -> str:
-    """ "off", "each" (an email per change) or "digest" (one a day)."""
-    prefs = get_preferences(session, actor=Actor(user_id=user_id), user_id=user_id)
-    if not truthy(prefs.get(EMAIL_ENABLE, False)):
-        return "off"
-    return "digest" if truthy(prefs.get(EMAIL_DIGEST, False)) else "each"
+def email_modes(session: Session, *, user_ids: Iterable[int]) -> dict[int, str]:
+    """Each user's "off", "each" (an email per change) or "digest" (one a
+    day), in one query however many subscribers an event has."""
+    ids = list(user_ids)
+    prefs = preferences.values_of(session, user_ids=ids, keys=(EMAIL_ENABLE, EMAIL_DIGEST))
+    modes: dict[int, str] = {}
+    for user_id in ids:
+        mine = prefs.get(user_id, {})
+        if not truthy(mine.get(EMAIL_ENABLE, False)):
+            modes[user_id] = "off"
+        else:
+            modes[user_id] = "digest" if truthy(mine.get(EMAIL_DIGEST, False)) else "each"
+    return modes
 
 
 def _story_targets(
@@ -145,8 +153,8 @@ def on_event(session: Session, event: Event) -> None:
     active = set(
         session.scalars(select(User.id).where(User.id.in_(users), User.is_active.is_(True)))
     )
-    for user_id in sorted(active):
-        feed = SubscriptionEvent(
+    feeds = {
+        user_id: SubscriptionEvent(
             subscriber_id=user_id,
             author_id=event.author_id,
             event_type=event.event_type,
@@ -154,9 +162,15 @@ def on_event(session: Session, event: Event) -> None:
             event_id=event.id,
             story_id=event.story_id,
         )
-        session.add(feed)
-        session.flush()
-        if email_mode(session, user_id=user_id) == "each":
+        for user_id in sorted(active)
+    }
+    # One flush for every subscriber's row (the email keys need their ids),
+    # and one query for everyone's email preferences.
+    session.add_all(feeds.values())
+    session.flush()
+    modes = email_modes(session, user_ids=feeds)
+    for user_id, feed in feeds.items():
+        if modes[user_id] == "each":
             target_type, target_id = subscribed[user_id]
             outbox.enqueue(
                 session,
@@ -321,8 +335,11 @@ def enqueue_due_digests(session: Session, *, now: dt.datetime) -> int:
         )
     )
     written = 0
+    everyone = preferences.values_of(
+        session, user_ids=readers, keys=(EMAIL_ENABLE, EMAIL_DIGEST, EMAIL_DIGEST_TIME)
+    )
     for user_id in sorted(readers):
-        prefs = get_preferences(session, actor=Actor(user_id=user_id), user_id=user_id)
+        prefs = everyone.get(user_id, {})
         if not (truthy(prefs.get(EMAIL_ENABLE, False)) and truthy(prefs.get(EMAIL_DIGEST, False))):
             continue
         if now.time() < _digest_time(prefs.get(EMAIL_DIGEST_TIME)):
