@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from storyline.bench import running_server
 from storyline.bootstrap import Container
 from storyline.lists.models import WorklistItem
 from tests.factories import Factory, TestUser
-from tests.worklists.server import running_server
 
 
 def _board(client: TestClient, user: TestUser, lanes: int = 3, **fields: Any) -> dict[str, Any]:
@@ -168,7 +168,17 @@ def test_eight_clients_moving_cards_keep_every_card_in_one_place(
                 if response.status_code != 200:
                     errors.append(f"{response.status_code} {response.text}")
 
-    with running_server(container.settings.database_url, container.settings.data_dir) as base:
+    settings = container.settings
+    with running_server(
+        settings.database_url,
+        workers=1,
+        log_path=settings.data_dir / "server.log",
+        ready_seconds=180,
+        environment={
+            "STORYLINE_DATA_DIR": str(settings.data_dir),
+            "STORYLINE_WORKER_IN_PROCESS": "false",
+        },
+    ) as base:
         threads = [threading.Thread(target=mover, args=(seed, base)) for seed in range(8)]
         for thread in threads:
             thread.start()

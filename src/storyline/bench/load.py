@@ -40,7 +40,7 @@ from storyline.bench.database import prepare_database
 from storyline.bench.fixture import Fixture, make_fixture
 from storyline.bench.measure import default_workers
 from storyline.bench.results import BenchOptions
-from storyline.bench.server import running_server
+from storyline.bench.server import measured_server
 from storyline.errors import InvalidInput
 
 # What a simulated user does, and how often (relative weights).
@@ -192,17 +192,10 @@ def run_load(options: LoadOptions, console: Console) -> LoadResult:
             stories=fixture.stories,
         )
         log = options.data_dir / f"server-load-{os.getpid()}.log"
-        load_before = os.getloadavg()[0]
-        with running_server(prepared.url, workers=workers, log_path=log) as base:
+        with measured_server(
+            prepared.url, workers=workers, log_path=log, notes=result.notes
+        ) as base:
             asyncio.run(_drive(base, fixture, options, result, console))
-        load_after = os.getloadavg()[0]
-        cores = os.cpu_count() or 1
-        if max(load_before, load_after) > cores:
-            result.notes.append(
-                f"The machine was busy: load average {load_before:.1f} before and "
-                f"{load_after:.1f} after the run, on {cores} cores."
-            )
-        log.unlink(missing_ok=True)
         return result
     finally:
         prepared.cleanup()

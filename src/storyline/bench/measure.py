@@ -16,7 +16,7 @@ from storyline.bench.client import Runner, send
 from storyline.bench.database import open_engine, prepare_database
 from storyline.bench.fixture import Fixture, make_fixture
 from storyline.bench.results import STORYBOARD_MS, BenchOptions, BenchResult, CaseResult
-from storyline.bench.server import running_server
+from storyline.bench.server import measured_server
 from storyline.bench.sql import SqlTimer
 from storyline.errors import InvalidInput
 from storyline.tracker.models import Story, Task
@@ -46,18 +46,10 @@ def run(options: BenchOptions, console: Console) -> BenchResult:
             load_seconds=prepared.load_seconds,
         )
         log = options.data_dir / f"server-{os.getpid()}.log"
-        load_before = os.getloadavg()[0]
-        with running_server(prepared.url, workers=workers, log_path=log) as base:
+        with measured_server(
+            prepared.url, workers=workers, log_path=log, notes=result.notes
+        ) as base:
             _measure(base, fixture, options, result, console, prepared.url)
-        load_after = os.getloadavg()[0]
-        cores = os.cpu_count() or 1
-        # Timings on a machine busy with other work say little; say so.
-        if max(load_before, load_after) > cores:
-            result.notes.append(
-                f"The machine was busy: load average {load_before:.1f} before and "
-                f"{load_after:.1f} after the run, on {cores} cores."
-            )
-        log.unlink(missing_ok=True)
         return result
     finally:
         prepared.cleanup()

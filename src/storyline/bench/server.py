@@ -25,6 +25,26 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
+def measured_server(
+    database_url: str, *, workers: int, log_path: Path, notes: list[str]
+) -> Iterator[str]:
+    """`running_server` for a measurement: timings on a machine busy with
+    other work say little, so a load average above the core count before or
+    after is said in `notes`. The server's log is kept only if it failed."""
+    load_before = os.getloadavg()[0]
+    with running_server(database_url, workers=workers, log_path=log_path) as base:
+        yield base
+    load_after = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    if max(load_before, load_after) > cores:
+        notes.append(
+            f"The machine was busy: load average {load_before:.1f} before and "
+            f"{load_after:.1f} after the run, on {cores} cores."
+        )
+    log_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
 def running_server(
     database_url: str,
     *,
