@@ -33,6 +33,7 @@ from storyline.http.headers import SecurityHeaders
 from storyline.http.input import check_input
 from storyline.http.limits import BodyLimit
 from storyline.http.proxies import TrustedProxies
+from storyline.http.routing import RouteIndex
 from storyline.web.panels import Panel
 
 
@@ -106,6 +107,7 @@ def create_app(container: Container) -> FastAPI:
             session.connection().exec_driver_sql("SELECT 1")
         return {"status": "ok"}
 
+    app.router.middleware_stack = RouteIndex(app.router)
     return app
 
 
