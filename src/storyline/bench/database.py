@@ -86,7 +86,7 @@ def _prepare_sqlite(options: BenchOptions, key: str, console: Console) -> Prepar
 
 
 def _sqlite_files(path: Path) -> list[Path]:
-    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    return [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-writers"))]
 
 
 def pg_url(base: str, database: str) -> str:

@@ -1,0 +1,161 @@
+"""The unit of work's edges: SQLite writers queue, PostgreSQL reads skip the
+transaction, and pooled connections are checked only after they idled."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
+
+from storyline.bootstrap import Container
+from storyline.errors import ServiceUnavailable
+from storyline.kernel import db as db_module
+from storyline.kernel.db import SqliteWriters
+
+
+def test_sqlite_writers_take_turns_without_losing_a_write(container: Container) -> None:
+    if container.db.dialect != "sqlite":
+        pytest.skip("SQLite's writer queue")
+    with container.db.write() as session:
+        session.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        session.execute(text("INSERT INTO counter VALUES (0)"))
+    inside = 0
+    most_inside = 0
+    guard = threading.Lock()
+
+    def bump(times: int) -> None:
+        nonlocal inside, most_inside
+        for _ in range(times):
+            with container.db.write() as session:
+                with guard:
+                    inside += 1
+                    most_inside = max(most_inside, inside)
+                value = session.execute(text("SELECT n FROM counter")).scalar_one()
+                time.sleep(0.001)  # widen the window a lost update needs
+                session.execute(text("UPDATE counter SET n = :n"), {"n": value + 1})
+                with guard:
+                    inside -= 1
+
+    threads = [threading.Thread(target=bump, args=(25,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with container.db.read() as session:
+        assert session.execute(text("SELECT n FROM counter")).scalar_one() == 200
+    assert most_inside == 1
+
+
+def test_a_writer_of_another_process_holds_the_turn(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue spans the server's processes: while another process holds
+    the turn, a write here waits, and gives up with a 503 after the wait."""
+    if container.db.dialect != "sqlite":
+        pytest.skip("SQLite's writer queue")
+    database = container.db.engine.url.database
+    assert database
+    script = (
+        "import fcntl, os, sys\n"
+        f"fd = os.open({database + '-writers'!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.readline()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdin is not None
+        assert holder.stdout is not None
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            monkeypatch.setattr(db_module, "SQLITE_WRITER_WAIT", 0.3)
+            started = time.monotonic()
+            with pytest.raises(ServiceUnavailable), container.db.write():
+                pass
+            assert time.monotonic() - started >= 0.3
+            # Released, the next write goes through at once.
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            holder.wait(10)
+            with container.db.write() as session:
+                session.execute(text("SELECT 1"))
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+
+
+def test_a_nested_write_does_not_hang_on_the_queue(tmp_path: Any) -> None:
+    writers = SqliteWriters(str(tmp_path / "x.db"))
+    with writers.turn(), writers.turn():
+        pass
+    # And the turn was given back: another thread gets it.
+    taken = threading.Event()
+
+    def take() -> None:
+        with writers.turn():
+            taken.set()
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join(5)
+    assert taken.is_set()
+
+
+def test_postgresql_reads_send_no_begin_or_rollback(container: Container) -> None:
+    if container.db.dialect != "postgresql":
+        pytest.skip("PostgreSQL reads run in autocommit")
+    seen: list[str] = []
+    engine = container.db.engine
+    with container.db.read() as session:
+        session.execute(text("SELECT 1"))  # the pool connects here
+    event.listen(engine, "begin", lambda *a: seen.append("BEGIN"))
+    event.listen(engine, "rollback", lambda *a: seen.append("ROLLBACK"))
+    with container.db.read() as session:
+        assert session.execute(text("SHOW transaction_isolation")).scalar_one()
+        status = session.connection().connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+    # psycopg's status IDLE (0): the statement ran outside a transaction.
+    assert int(status) == 0
+    with container.db.write() as session:
+        status = session.connection().connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+        session.execute(text("SELECT 1"))
+        status = session.connection().connection.dbapi_connection.info.transaction_status  # type: ignore[union-attr]
+    assert int(status) == 2  # INTRANS: writes keep their transaction
+
+
+def test_postgresql_connections_are_pinged_only_after_idling(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if container.db.dialect != "postgresql":
+        pytest.skip("the pool of the PostgreSQL engine")
+    engine = container.db.engine
+    pings: list[int] = []
+    original = engine.dialect.do_ping
+
+    def counting_ping(dbapi_connection: Any) -> bool:
+        pings.append(1)
+        return original(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counting_ping)
+    for _ in range(3):
+        with container.db.read() as session:
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert pings == []  # busy connections go unchecked
+    # The server ends the connection while it waits in the pool; once it has
+    # idled, it is pinged, found dead, and replaced: the request succeeds.
+    other = create_engine(engine.url, poolclass=NullPool)
+    with other.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    other.dispose()
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE", 0.0)
+    time.sleep(0.05)
+    for _ in range(3):
+        with container.db.read() as session:
+            assert session.execute(text("SELECT 1")).scalar_one() == 1
+    assert pings
