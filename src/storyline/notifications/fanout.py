@@ -148,8 +148,18 @@ def on_event(session: Session, event: Event) -> None:
     # The author of a change is not told about it.
     if event.author_id is not None:
         subscribed.pop(event.author_id, None)
+    if subscribed:
+        _notify(session, event, subscribed)
+    _enqueue_webhooks(session, event=event, info=info, projects=projects, groups=groups)
+
+
+def _notify(session: Session, event: Event, subscribed: dict[int, tuple[str, int]]) -> None:
+    """Feed rows, and emails for those who want one each, for the
+    subscribers of what `event` describes."""
     # Only those who may see what changed are told (the gate's rule).
     users = readers(session, kind="event", object_id=event.id, users=subscribed)
+    if not users:
+        return
     active = set(
         session.scalars(select(User.id).where(User.id.in_(users), User.is_active.is_(True)))
     )
@@ -185,9 +195,6 @@ def on_event(session: Session, event: Event) -> None:
                     "target": {"type": target_type, "id": target_id},
                 },
             )
-    # Webhooks are public: they carry only what anyone may see.
-    if can_see(session, actor=ANONYMOUS, kind="event", object_id=event.id):
-        _enqueue_webhooks(session, event=event, info=info, projects=projects, groups=groups)
 
 
 def _enqueue_webhooks(
@@ -216,6 +223,10 @@ def _enqueue_webhooks(
     hooks = session.scalars(
         select(Webhook).where(Webhook.active.is_(True), or_(*conditions)).order_by(Webhook.id)
     ).all()
+    # Webhooks are public: they carry only what anyone may see. (Asked only
+    # when there is a hook to call: most changes have none.)
+    if not hooks or not can_see(session, actor=ANONYMOUS, kind="event", object_id=event.id):
+        return
     summary: str | None = None
     # Told as anyone would see it: webhooks are public, so what the event
     # names that is private (a story on a public list) is blanked.
