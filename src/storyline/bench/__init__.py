@@ -21,7 +21,7 @@ runs them in order. The client tests start their server with
 
 from storyline.bench.cases import PAGES, READS
 from storyline.bench.database import pg_url, prepare_database
-from storyline.bench.measure import default_workers, run
+from storyline.bench.measure import run
 from storyline.bench.results import STORYBOARD_MS, BenchOptions, BenchResult, CaseResult
 from storyline.bench.server import free_port, running_server, stop_process
 
@@ -32,7 +32,6 @@ __all__ = [
     "BenchOptions",
     "BenchResult",
     "CaseResult",
-    "default_workers",
     "free_port",
     "pg_url",
     "prepare_database",

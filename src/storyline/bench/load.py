@@ -38,9 +38,9 @@ from storyline.bench.cases import SEARCH_WORD
 from storyline.bench.client import REQUEST_TIMEOUT, percentile
 from storyline.bench.database import prepare_database
 from storyline.bench.fixture import Fixture, make_fixture
-from storyline.bench.measure import default_workers
 from storyline.bench.results import BenchOptions
 from storyline.bench.server import measured_server
+from storyline.config import default_processes
 from storyline.errors import InvalidInput
 
 # What a simulated user does, and how often (relative weights).
@@ -172,7 +172,7 @@ def run_load(options: LoadOptions, console: Console) -> LoadResult:
         raise InvalidInput.field("users", "must be between 1 and 1000")
     if not 1 <= options.duration <= 3600:
         raise InvalidInput.field("duration", "must be between 1 and 3600 seconds")
-    workers = options.workers or default_workers(options.database)
+    workers = options.workers or default_processes()
     bench_options = BenchOptions(
         tier=options.tier,
         database=options.database,

@@ -18,23 +18,15 @@ from storyline.bench.fixture import Fixture, make_fixture
 from storyline.bench.results import STORYBOARD_MS, BenchOptions, BenchResult, CaseResult
 from storyline.bench.server import measured_server
 from storyline.bench.sql import SqlTimer
+from storyline.config import default_processes
 from storyline.errors import InvalidInput
 from storyline.tracker.models import Story, Task
-
-
-def default_workers(database: str) -> int:
-    # One process per core on both databases: measured at tier S on SQLite,
-    # a second process raised list throughput at 8 clients from 100 to 227
-    # requests per second and left single-client latency unchanged (WAL lets
-    # readers of both processes run at once).
-    del database
-    return 2
 
 
 def run(options: BenchOptions, console: Console) -> BenchResult:
     if options.tier not in demo.TIERS:
         raise InvalidInput.field("tier", "must be S or M (L takes hours to load)")
-    workers = options.workers or default_workers(options.database)
+    workers = options.workers or default_processes()
     prepared = prepare_database(options, console)
     try:
         fixture = make_fixture(prepared.url, options.seed)

@@ -43,7 +43,7 @@ def bench(
     requests: Annotated[int, typer.Option(help="Measured requests per request type.")] = 200,
     workers: Annotated[
         int | None,
-        typer.Option(help="Server worker processes (default: 2, one per core here)."),
+        typer.Option(help="Server worker processes (default: as `storyline serve`, one per core)."),
     ] = None,
     duration: Annotated[float, typer.Option(help="Seconds per throughput measurement.")] = 5.0,
     seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 1,
@@ -174,7 +174,7 @@ def load(
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(help="Server worker processes (default: 2, one per core here)."),
+        typer.Option(help="Server worker processes (default: as `storyline serve`, one per core)."),
     ] = None,
     think: Annotated[
         float, typer.Option(help="Mean pause in seconds between a user's requests.")

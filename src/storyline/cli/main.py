@@ -15,7 +15,7 @@ from storyline.cli.db import app as db_app
 from storyline.cli.db import prepare as prepare_schema
 from storyline.cli.demo import app as demo_app
 from storyline.cli.elections import app as elections_app
-from storyline.config import Settings
+from storyline.config import Settings, default_processes
 from storyline.errors import StorylineError
 from storyline.subsystems import parts
 
@@ -49,7 +49,15 @@ def settings() -> Settings:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL scales out).")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes (default: one per core, at most 8).",
+            show_default=False,
+            min=1,
+            max=64,
+        ),
+    ] = None,
     upgrade: Annotated[
         bool | None,
         typer.Option(
@@ -71,19 +79,24 @@ def serve(
         prepare_schema(container.db.engine, config, upgrade_schema=upgrade)
     finally:
         container.db.dispose()
-    if config.is_sqlite and config.worker_in_process and workers == 1:
-        # One process is the whole installation: deliver the outbox here too.
+    processes = workers or default_processes()
+    if config.is_sqlite and config.worker_in_process:
+        # The installation is this command: deliver the outbox here too. With
+        # several processes this one only supervises uvicorn's, which start
+        # afresh (spawn), so the worker thread lives here once, not per
+        # process.
         from storyline.notifications.worker import start_in_thread
 
         start_in_thread(build(config))
     console.print(
-        f"Storyline {_version()} on http://{host}:{port}/ (database: {_db_label(config)})"
+        f"Storyline {_version()} on http://{host}:{port}/ "
+        f"(database: {_db_label(config)}, {processes} process{'es' if processes > 1 else ''})"
     )
     uvicorn.run(
         "storyline.asgi:app",
         host=host,
         port=port,
-        workers=workers,
+        workers=processes,
         log_level="warning",
         access_log=False,
         # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default;
