@@ -62,7 +62,8 @@ def test_seed_measure_and_reuse(tmp_path: Path) -> None:
             assert not first.seed.reused
             assert first.seed.complete
             assert first.seed.failures == 0, first.seed.error_samples
-            assert first.seed.rate is not None and first.seed.rate > 0
+            assert first.seed.rate is not None
+            assert first.seed.rate > 0
             expected = [draft(options.seed, i, PROJECTS) for i in range(STORIES)]
             with httpx.Client(base_url=f"{base}/v1/", timeout=30) as api:
                 assert _total(api, "stories", title=story_marker(options.seed)) == STORIES
@@ -91,11 +92,13 @@ def test_seed_measure_and_reuse(tmp_path: Path) -> None:
             for case in first.cases:
                 assert case.single.count == options.requests, case.single.error_samples
                 assert case.single.errors == 0, case.single.error_samples
-                assert case.single.median_ms is not None and case.single.p99_ms is not None
+                assert case.single.median_ms is not None
+                assert case.single.p99_ms is not None
                 assert case.concurrent.clients == 2
                 assert case.concurrent.count > 0, case.name
                 assert case.concurrent.errors == 0, case.name
-                assert case.concurrent.per_second is not None and case.concurrent.per_second > 0
+                assert case.concurrent.per_second is not None
+                assert case.concurrent.per_second > 0
             assert first.deleted > options.requests
 
             second = run_remote(options, Console(quiet=True))
