@@ -46,8 +46,10 @@ VOCABULARY = tuple(w for w in WORDS if not w.startswith((COMMON_WORD, RARE_WORD)
 WORD_WEIGHTS = tuple(1.0 / (rank + 1) for rank in range(len(VOCABULARY)))
 TASK_STATUSES = ("todo", "inprogress", "review", "merged", "invalid")
 TASK_STATUS_WEIGHTS = (3, 2, 1, 3, 1)
-# Writes answered with a 5xx are tried this many more times.
-RETRIES = 2
+# Writes answered with a 5xx are tried this many more times, after a pause
+# growing by RETRY_PAUSE seconds each time (a deadlock's other party finishes).
+RETRIES = 4
+RETRY_PAUSE = 0.05
 PAGE = 500
 
 
@@ -272,7 +274,9 @@ class Seeder:
 
         def write(client: httpx.Client, path: str, body: dict[str, Any]) -> Any:
             """The answer's JSON, or None when the write failed for good."""
-            for _attempt in range(1 + RETRIES):
+            for attempt in range(1 + RETRIES):
+                if attempt:
+                    time.sleep(RETRY_PAUSE * attempt)
                 response: httpx.Response | None = None
                 failure: Exception | None = None
                 try:
