@@ -231,19 +231,19 @@ def markdown(comparison: Comparison) -> str:
             lines.append(f"- {run.name}: {run.skipped}")
             continue
         seed = run.result.seed
-        how = (
-            "reused the data already there"
-            if seed.reused
-            else (
+        if seed.reused:
+            how = f"reused the {seed.stories:,} seeded stories already there"
+        else:
+            how = (
                 f"seeded {seed.created.get('stories', 0):,} stories, "
-                f"{seed.created.get('tasks', 0):,} tasks, "
-                f"{seed.created.get('comments', 0):,} comments in {seed.seconds:,.0f} s; "
-                f"{seed.failures:,} failed writes ({seed.abandoned:,} given up)"
+                f"{seed.created.get('tasks', 0):,} tasks and "
+                f"{seed.created.get('comments', 0):,} comments in {seed.seconds:,.0f} s "
+                f"({seed.failures:,} failed writes, {seed.abandoned:,} given up), "
+                f"{seed.stories:,} seeded stories in all"
             )
-        )
         errors = sum(c.single.errors + c.concurrent.errors for c in run.result.cases)
         lines.append(
-            f"- {run.name} ({run.result.server}): {seed.stories:,} seeded stories, {how}; "
+            f"- {run.name} ({run.result.server}): {how}; "
             f"{errors:,} failed requests while measuring."
         )
         lines.extend(f"  - {note}" for note in run.result.notes)
