@@ -17,6 +17,13 @@ the copy a run writes to), `server` (the server process), `fixture` and
 writers over HTTP), `sql` (the SQL behind a request) and `measure`, which
 runs them in order. The client tests start their server with
 `running_server` too.
+
+`storyline bench --target URL --token T` measures any server that speaks the
+StoryBoard v1 API instead, through that API only: `seed` writes (or finds)
+the same deterministic data set on it, `remote` measures it with the same
+`Runner`, and `compare` (`storyline bench compare`) runs StoryBoard and
+Storyline on SQLite and PostgreSQL one after the other for the side-by-side
+tables.
 """
 
 from storyline.bench.cases import PAGES, READS

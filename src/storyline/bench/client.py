@@ -7,7 +7,7 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -40,17 +40,42 @@ def describe(response: httpx.Response | None, error: Exception | None) -> str:
 
 
 class Runner:
-    def __init__(self, base: str, fixture: Fixture, options: BenchOptions) -> None:
+    """Sends the cases to the server at `base` as the holder of `token`: any
+    StoryBoard-API server, or a Storyline one with a web session for the
+    pages. `shared_tasks` are the tasks the concurrent writers update."""
+
+    def __init__(
+        self,
+        base: str,
+        options: BenchOptions,
+        *,
+        token: str,
+        session_cookie: str | None = None,
+        shared_tasks: Sequence[int] = (),
+    ) -> None:
         self.base = base
-        self.fixture = fixture
         self.options = options
+        self.token = token
+        self.session_cookie = session_cookie
+        self.shared_tasks = list(shared_tasks)
+
+    @classmethod
+    def for_fixture(cls, base: str, fixture: Fixture, options: BenchOptions) -> Runner:
+        return cls(
+            base,
+            options,
+            token=fixture.token,
+            session_cookie=fixture.session_cookie,
+            shared_tasks=fixture.shared_tasks,
+        )
 
     def client(self) -> httpx.Client:
         # One client per thread: a keep-alive connection, as a script would use.
         # It carries the web session's cookie for the pages (the API ignores
         # cookies) and keeps the cookies pages set, as a browser does.
         client = httpx.Client(base_url=self.base, timeout=REQUEST_TIMEOUT)
-        client.cookies.set("storyline_session", self.fixture.session_cookie)
+        if self.session_cookie is not None:
+            client.cookies.set("storyline_session", self.session_cookie)
         return client
 
     def measure(self, case: Case, result: CaseResult, advance: Callable[[], None]) -> None:
@@ -68,7 +93,7 @@ class Runner:
                 response: httpx.Response | None = None
                 failure: Exception | None = None
                 try:
-                    response = send(client, request, self.fixture.token)
+                    response = send(client, request, self.token)
                 except httpx.HTTPError as exc:
                     failure = exc
                 elapsed = (time.perf_counter() - started) * 1000
@@ -91,9 +116,13 @@ class Runner:
         if latencies:
             result.median_ms = statistics.median(latencies)
             result.p95_ms = percentile(latencies, 0.95)
+            result.p99_ms = percentile(latencies, 0.99)
 
-    def throughput(self, case: Case, threads: int) -> tuple[float, int]:
-        """Requests per second with `threads` clients for `duration` seconds."""
+    def throughput(
+        self, case: Case, threads: int, latencies: list[float] | None = None
+    ) -> tuple[float, int]:
+        """Requests per second with `threads` clients for `duration` seconds;
+        the latency in ms of each successful request goes to `latencies`."""
         counts = [0] * threads
         errors = [0] * threads
         cap = max(50, self.options.requests * 20)
@@ -117,13 +146,17 @@ class Runner:
                 ):
                     request = case.build(i)
                     i += 1
+                    started = time.perf_counter()
                     try:
-                        response = send(client, request, self.fixture.token)
+                        response = send(client, request, self.token)
                         ok = response.status_code == request.expect
                     except httpx.HTTPError:
                         ok = False
                     if ok:
                         counts[index] += 1
+                        if latencies is not None:
+                            # list.append is atomic: the threads share the list.
+                            latencies.append((time.perf_counter() - started) * 1000)
                     else:
                         errors[index] += 1
 
@@ -137,7 +170,7 @@ class Runner:
 
     def concurrent_writers(self) -> dict[str, Any]:
         """Writers updating the statuses of tasks that share stories."""
-        tasks = self.fixture.shared_tasks
+        tasks = self.shared_tasks
         if not tasks:
             return {"skipped": "no story with three tasks"}
         writers = self.options.concurrency
@@ -162,7 +195,7 @@ class Runner:
                     response = None
                     failure = None
                     try:
-                        response = send(client, request, self.fixture.token)
+                        response = send(client, request, self.token)
                     except httpx.HTTPError as exc:
                         failure = exc
                     if response is not None and response.status_code == 200:

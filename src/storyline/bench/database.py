@@ -95,10 +95,66 @@ def pg_url(base: str, database: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _prepare_postgresql(options: BenchOptions, key: str, console: Console) -> PreparedDatabase:
-    base = options.url or os.environ.get("STORYLINE_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES
+def postgres_base(url: str | None) -> str:
+    """The PostgreSQL server the benchmark creates its databases on."""
+    base = url or os.environ.get("STORYLINE_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES
     if not base.startswith("postgresql"):
         raise ConfigurationError("the PostgreSQL benchmark needs a postgresql:// URL")
+    return base
+
+
+def fresh_database(
+    database: str, *, data_dir: Path, url: str | None = None, name: str = "remote"
+) -> PreparedDatabase:
+    """An empty database with the current schema, dropped by `cleanup`: for
+    runs that fill it through the API (`storyline bench compare`)."""
+    if database == "sqlite":
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / f"{name}-{os.getpid()}.db"
+        files = _sqlite_files(path)
+        for leftover in files:
+            leftover.unlink(missing_ok=True)
+        _upgrade(f"sqlite:///{path}")
+
+        def remove_files() -> None:
+            for leftover in files:
+                leftover.unlink(missing_ok=True)
+
+        return PreparedDatabase(url=f"sqlite:///{path}", load_seconds=None, cleanup=remove_files)
+    if database != "postgresql":
+        raise InvalidInput.field("database", "must be sqlite or postgresql")
+    base = postgres_base(url)
+    admin = create_engine(pg_url(base, "postgres"), isolation_level="AUTOCOMMIT")
+    run = f"storyline_bench_{name}_{os.getpid()}"
+
+    def drop() -> None:
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{run}"'))
+        _upgrade(pg_url(base, run))
+    except Exception:
+        drop()
+        raise
+    return PreparedDatabase(url=pg_url(base, run), load_seconds=None, cleanup=drop)
+
+
+def _upgrade(url: str) -> None:
+    engine = open_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def _prepare_postgresql(options: BenchOptions, key: str, console: Console) -> PreparedDatabase:
+    base = postgres_base(options.url)
     admin = create_engine(pg_url(base, "postgres"), isolation_level="AUTOCOMMIT")
     template = f"storyline_bench_{key}"
     run = f"storyline_bench_run_{options.tier.lower()}_{os.getpid()}"

@@ -105,3 +105,26 @@ def make_fixture(url: str, seed: int) -> Fixture:
         )
     finally:
         container.db.dispose()
+
+
+def superuser_token(url: str) -> str:
+    """A new administrator of the database at `url` and its API token, made
+    through the account services: creating projects needs a superuser."""
+    from storyline.accounts import users
+    from storyline.bootstrap import build
+
+    container = build(Settings(database_url=url))
+    try:
+        with container.db.write() as session:
+            n = session.scalar(select(func.count()).select_from(User)) or 0
+            _user, secret = users.admin_create_user(
+                session,
+                full_name="Benchmark Administrator",
+                email=f"bench-admin-{n + 1}-{os.getpid()}@example.org",
+                superuser=True,
+                with_token=True,
+            )
+        assert secret is not None
+        return secret
+    finally:
+        container.db.dispose()

@@ -57,7 +57,7 @@ def _measure(
 ) -> None:
     state: dict[str, int] = {}
     all_cases = cases(fixture, state)
-    runner = Runner(base, fixture, options)
+    runner = Runner.for_fixture(base, fixture, options)
     progress = Progress(
         TextColumn("{task.description:<34}"),
         BarColumn(),
@@ -68,7 +68,7 @@ def _measure(
     with progress:
         for case in all_cases:
             if case.name == "update_task":
-                state["task_id"] = _created_task(runner) or state.get("task_id", 0)
+                state["task_id"] = _created_task(runner, fixture) or state.get("task_id", 0)
             outcome = CaseResult(case.name, case.label, storyboard_ms=STORYBOARD_MS.get(case.name))
             step = progress.add_task(case.label[:34], total=options.requests)
             runner.measure(case, outcome, lambda step=step: progress.advance(step))  # type: ignore[misc]
@@ -105,7 +105,7 @@ def _measure(
             timer.close()
 
 
-def _created_task(runner: Runner) -> int | None:
+def _created_task(runner: Runner, fixture: Fixture) -> int | None:
     """A task of the benchmark's own, so that status updates don't race the
     shared ones used by the concurrent writers."""
     request = Request(
@@ -113,14 +113,14 @@ def _created_task(runner: Runner) -> int | None:
         "/v1/tasks",
         json={
             "title": "Benchmark task for updates",
-            "story_id": runner.fixture.write_story,
-            "project_id": runner.fixture.big_project,
+            "story_id": fixture.write_story,
+            "project_id": fixture.big_project,
         },
         auth=True,
     )
     try:
         with runner.client() as client:
-            response = send(client, request, runner.fixture.token)
+            response = send(client, request, runner.token)
         if response.status_code == 200:
             task_id: int = response.json()["id"]
             return task_id

@@ -41,6 +41,7 @@ class CaseResult:
     errors: int = 0
     median_ms: float | None = None
     p95_ms: float | None = None
+    p99_ms: float | None = None
     sql_ms: float | None = None
     sql_method: str | None = None
     storyboard_ms: float | None = None

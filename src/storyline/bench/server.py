@@ -26,7 +26,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def measured_server(
-    database_url: str, *, workers: int, log_path: Path, notes: list[str]
+    database_url: str, *, workers: int | None, log_path: Path, notes: list[str]
 ) -> Iterator[str]:
     """`running_server` for a measurement: timings on a machine busy with
     other work say little, so a load average above the core count before or
@@ -48,13 +48,14 @@ def measured_server(
 def running_server(
     database_url: str,
     *,
-    workers: int,
+    workers: int | None,
     log_path: Path,
     ready_seconds: float = SERVER_START_SECONDS,
     environment: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """`storyline serve` on a free loopback port; yields its base URL and
-    stops it by PID (its worker processes with it) on the way out."""
+    stops it by PID (its worker processes with it) on the way out. With
+    `workers` None the server runs with its own default worker count."""
     process, base = start_server(
         database_url,
         workers=workers,
@@ -71,7 +72,7 @@ def running_server(
 def start_server(
     database_url: str,
     *,
-    workers: int,
+    workers: int | None,
     log_path: Path,
     ready_seconds: float = SERVER_START_SECONDS,
     environment: Mapping[str, str] | None = None,
@@ -83,20 +84,12 @@ def start_server(
     env = {**os.environ, **(environment or {}), "STORYLINE_DATABASE_URL": database_url}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
+        command = [sys.executable, "-m", "storyline", "serve", "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--no-upgrade"]
+        if workers is not None:
+            command += ["--workers", str(workers)]
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "storyline",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--no-upgrade",
-            ],
+            command,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -51,21 +51,63 @@ def bench(
         Path, typer.Option(help="Where cached SQLite databases and server logs go.")
     ] = Path("var/bench"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="Measure this StoryBoard-API server instead (its API root, e.g. "
+            "http://127.0.0.1:18080/v1): seeded through the API, or reused."
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STORYLINE_BENCH_TOKEN",
+            help="A superuser's API token on --target (projects need one).",
+        ),
+    ] = None,
+    seed_stories: Annotated[int, typer.Option(help="Stories seeded on --target.")] = 5000,
+    projects: Annotated[int, typer.Option(help="Projects seeded on --target.")] = 20,
+    clients: Annotated[
+        int, typer.Option(help="Concurrent clients of the --target measurement.")
+    ] = 8,
 ) -> None:
     """Start a real server on 127.0.0.1 against a database loaded with TIER and
-    measure the StoryBoard-compatible API (compared with StoryBoard 1.1.0)."""
+    measure the StoryBoard-compatible API (compared with StoryBoard 1.1.0); or,
+    with --target and --token, seed and measure any StoryBoard-API server."""
     if ctx.invoked_subcommand is not None:
         return
     from storyline import bench as runner
 
+    if target is not None:
+        _check_measurement(requests, duration, clients)
+        if not token:
+            raise InvalidInput.field("token", "is needed with --target")
+        _check_seed(seed_stories, projects)
+        from storyline.bench.remote import RemoteOptions, run_remote
+
+        remote = run_remote(
+            RemoteOptions(
+                target=target,
+                token=token,
+                seed_stories=seed_stories,
+                projects=projects,
+                clients=clients,
+                requests=requests,
+                duration=duration,
+                seed=seed,
+            ),
+            Console(stderr=True),
+        )
+        if as_json:
+            print(json.dumps(remote.as_json(), indent=2, sort_keys=True))
+        else:
+            render_remote(remote, _output_console())
+        return
     tier = tier.upper()
     database = database.lower()
     if database not in {"sqlite", "postgresql"}:
         raise InvalidInput.field("database", "must be sqlite or postgresql")
-    if requests < 1 or requests > 100_000:
-        raise InvalidInput.field("requests", "must be between 1 and 100000")
-    if not 0.1 <= duration <= 600:
-        raise InvalidInput.field("duration", "must be between 0.1 and 600 seconds")
+    _check_measurement(requests, duration, clients)
     options = runner.BenchOptions(
         tier=tier,
         database=database,
@@ -81,11 +123,31 @@ def bench(
     if as_json:
         print(json.dumps(result.as_json(), indent=2, sort_keys=True))
         return
+    render(result, _output_console())
+
+
+def _output_console() -> Console:
     console = Console()
     if not console.is_terminal:
         # Piped output (CI logs, reports) keeps the tables readable.
         console = Console(width=150)
-    render(result, console)
+    return console
+
+
+def _check_measurement(requests: int, duration: float, clients: int) -> None:
+    if requests < 1 or requests > 100_000:
+        raise InvalidInput.field("requests", "must be between 1 and 100000")
+    if not 0.1 <= duration <= 600:
+        raise InvalidInput.field("duration", "must be between 0.1 and 600 seconds")
+    if not 1 <= clients <= 256:
+        raise InvalidInput.field("clients", "must be between 1 and 256")
+
+
+def _check_seed(stories: int, projects: int) -> None:
+    if not 1 <= stories <= 1_000_000:
+        raise InvalidInput.field("seed_stories", "must be between 1 and 1000000")
+    if not 1 <= projects <= 99:
+        raise InvalidInput.field("projects", "must be between 1 and 99")
 
 
 def render(result: object, console: Console) -> None:
@@ -256,3 +318,136 @@ def render_load(result: object, console: Console) -> None:
         console.print(f"[red]lost[/red]: {lost}")
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")
+
+
+def render_remote(result: object, console: Console) -> None:
+    from storyline.bench.remote import RemoteResult
+
+    assert isinstance(result, RemoteResult)
+    seed = result.seed
+    how = "reused" if seed.reused else f"seeded {seed.created.get('stories', 0):,} now"
+    table = Table(
+        title=(
+            f"{result.target} ({result.server}): {seed.stories:,} seeded stories ({how}) "
+            f"in {len(seed.projects)} projects"
+        )
+    )
+    many = result.clients
+    for name in (
+        "request",
+        "n",
+        "median ms",
+        "p99 ms",
+        f"n ({many})",
+        f"median ms ({many})",
+        f"p99 ms ({many})",
+        f"req/s ({many})",
+        "errors",
+    ):
+        table.add_column(name, justify="left" if name == "request" else "right")
+    for case in result.cases:
+        single, concurrent = case.single, case.concurrent
+        table.add_row(
+            case.label,
+            str(single.count),
+            _ms(single.median_ms),
+            _ms(single.p99_ms),
+            str(concurrent.count),
+            _ms(concurrent.median_ms),
+            _ms(concurrent.p99_ms),
+            _ms(concurrent.per_second),
+            str(single.errors + concurrent.errors),
+        )
+    console.print(table)
+    console.print(f"Columns with ({many}): {many} clients at once; the others: one client.")
+    if not seed.reused:
+        colour = "green" if seed.failures == 0 else "yellow"
+        console.print(
+            f"[{colour}]Seeding: {seed.writes:,} writes with {seed.threads} threads in "
+            f"{seed.seconds:,.1f} s, {seed.rate or 0:,.1f} per second; "
+            f"{seed.failures:,} failed ({seed.abandoned:,} given up after retries)[/{colour}]"
+        )
+        for sample in seed.error_samples:
+            console.print(f"  {sample}")
+    if result.deleted:
+        console.print(f"Deleted the {result.deleted:,} stories the POSTs created.")
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    for case in result.cases:
+        for sample in case.single.error_samples:
+            console.print(f"[red]{case.label}[/red]: {sample}")
+
+
+@app.command("compare")
+def compare(
+    storyboard_url: Annotated[
+        str | None,
+        typer.Option(help="API root of a running StoryBoard (e.g. http://127.0.0.1:18080/v1)."),
+    ] = None,
+    storyboard_token: Annotated[
+        str | None,
+        typer.Option(envvar="STORYBOARD_TOKEN", help="A superuser's token on --storyboard-url."),
+    ] = None,
+    database: Annotated[
+        list[str] | None,
+        typer.Option(help="Storyline's databases: sqlite, postgresql (default: both)."),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL server to use (as for `storyline bench`)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Storyline's worker processes (default: `storyline serve`'s)."),
+    ] = None,
+    seed_stories: Annotated[int, typer.Option(help="Stories in the data set.")] = 5000,
+    projects: Annotated[int, typer.Option(help="Projects in the data set.")] = 20,
+    clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 8,
+    requests: Annotated[int, typer.Option(help="Measured requests at one client.")] = 200,
+    duration: Annotated[float, typer.Option(help="Seconds of each concurrent run.")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Seed of the data set.")] = 1,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the SQLite database and server logs go.")
+    ] = Path("var/bench"),
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the markdown tables to this file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """StoryBoard (when given) and Storyline on SQLite and PostgreSQL, one at a
+    time, seeded and measured by the same client; prints the side-by-side
+    tables in markdown."""
+    from storyline.bench.compare import CompareOptions, markdown, run_compare
+
+    _check_measurement(requests, duration, clients)
+    _check_seed(seed_stories, projects)
+    if bool(storyboard_url) != bool(storyboard_token):
+        raise InvalidInput.field(
+            "storyboard_token", "--storyboard-url and --storyboard-token go together"
+        )
+    databases = tuple(d.lower() for d in (database or ["sqlite", "postgresql"]))
+    for name in databases:
+        if name not in {"sqlite", "postgresql"}:
+            raise InvalidInput.field("database", "must be sqlite or postgresql")
+    options = CompareOptions(
+        storyboard_url=storyboard_url,
+        storyboard_token=storyboard_token,
+        databases=databases,
+        postgres_url=url,
+        workers=workers,
+        data_dir=data_dir,
+        seed_stories=seed_stories,
+        projects=projects,
+        clients=clients,
+        requests=requests,
+        duration=duration,
+        seed=seed,
+    )
+    comparison = run_compare(options, Console(stderr=True))
+    text = markdown(comparison)
+    if out is not None:
+        out.write_text(text)
+    if as_json:
+        print(json.dumps(comparison.as_json(), indent=2, sort_keys=True))
+    else:
+        print(text, end="")
