@@ -25,6 +25,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,10 +193,17 @@ def run_load(options: LoadOptions, console: Console) -> LoadResult:
             stories=fixture.stories,
         )
         log = options.data_dir / f"server-load-{os.getpid()}.log"
-        with measured_server(
-            prepared.url, workers=workers, log_path=log, notes=result.notes
-        ) as base:
-            asyncio.run(_drive(base, fixture, options, result, console))
+        # The drive runs in a thread of its own: the caller's thread may
+        # already run an event loop (Playwright's sync API keeps one running
+        # in a test process that holds a browser), and asyncio.run refuses to
+        # nest.
+        with (
+            measured_server(
+                prepared.url, workers=workers, log_path=log, notes=result.notes
+            ) as base,
+            ThreadPoolExecutor(1, thread_name_prefix="bench-load") as pool,
+        ):
+            pool.submit(asyncio.run, _drive(base, fixture, options, result, console)).result()
         return result
     finally:
         prepared.cleanup()
