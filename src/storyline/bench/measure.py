@@ -33,7 +33,7 @@ def default_workers(database: str) -> int:
 
 def run(options: BenchOptions, console: Console) -> BenchResult:
     if options.tier not in demo.TIERS:
-        raise InvalidInput.field("tier", "must be S or M (L takes hours to load)")
+        raise InvalidInput.field("tier", f"must be one of {', '.join(demo.PUBLIC_TIERS)}")
     workers = options.workers or default_workers(options.database)
     prepared = prepare_database(options, console)
     try:
