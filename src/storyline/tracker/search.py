@@ -4,8 +4,9 @@ Each search reuses the list query of its resource (the same filters, the same
 visibility gate) and adds a condition that the database answers from its
 full-text index: an FTS5 table on SQLite, a GIN-indexed stored tsvector
 column on PostgreSQL (both created by migration 0002). Sorting, paging and
-the count are the list's own (`paginate`): one statement for the page and one
-for the total, whatever the number of matches. StoryBoard instead pulled
+the count are the list's own: one statement for the page and one for the
+total, whatever the number of matches (past `COUNT_CAP` matches the total is
+an estimate, as for the lists). StoryBoard instead pulled
 every candidate id into Python first.
 
 Order: by `sort_field`, `id` ascending unless asked otherwise, as in
@@ -17,11 +18,15 @@ could not continue an order that is not a column.
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from storyline.kernel.access import Actor, acl_story_ids, story_visibility
-from storyline.kernel.paging import Page, PageRequest, paginate
+from storyline.kernel.access import Actor, story_visibility
+from storyline.kernel.paging import COUNT_CAP, Page, PageRequest, Total, paginate
 from storyline.kernel.search import Searchable, SearchQuery, dialect_of, parse
 from storyline.tracker import comments as comment_service
 from storyline.tracker import projects as project_service
@@ -50,12 +55,16 @@ def search_stories(
     query = parse(q)
     if dialect_of(session) == "sqlite" and filters == StoryFilter() and page.sort_field == "id":
         return _sqlite_stories_in_index_order(session, actor=actor, query=query, page=page)
-    stmt = story_service.story_query(actor, filters).where(
-        STORIES.matches(dialect_of(session), query)
+    match = STORIES.matches(dialect_of(session), query)
+    stmt = story_service.story_query(actor, filters).where(match)
+    total = None
+    if page.count:
+        matches = select(Story.id).where(*story_service.story_conditions(filters), match)
+        total = story_service.estimate_total(session, actor=actor, matches=matches)
+    result = paginate(
+        session, stmt, model=Story, page=page, sortable=story_service.STORY_SORT, total=total
     )
-    result = paginate(session, stmt, model=Story, page=page, sortable=story_service.STORY_SORT)
-    views = story_service.load_story_views(session, result.items)
-    return Page(items=views, total=result.total, request=page)
+    return replace(result, items=story_service.load_story_views(session, result.items))
 
 
 def _sqlite_stories_in_index_order(
@@ -65,36 +74,68 @@ def _sqlite_stories_in_index_order(
 
     FTS5 hands out matches in rowid (= story id) order, so the page is the
     first matches that pass the visibility gate: no list of every match is
-    built. The total is the index's own count minus the matching private
-    stories the actor may not see. A common word at tier M went from 41 ms
-    of SQL to about 15.
+    built. The total is counted from the first matches the same way
+    (`estimate_total`): counting all of a common word's half a million
+    matches at tier L took 50 to 500 ms.
     """
     fts, match = STORIES.fts5(query)
-    joined = fts.join(Story, Story.id == fts.c.rowid)
-    total = None
-    if page.count:
-        total = session.scalar(select(func.count()).select_from(fts).where(match)) or 0
-        if not actor.is_superuser:
-            # The index itself knows which matches are private (its `private`
-            # column): the hidden ones are those minus the few on the actor's
-            # ACL. "rowid + 0" keeps FTS5 from running the query once per id.
-            _fts, private_match = STORIES.fts5(query, also="private : 1")
-            on_acl = (fts.c.rowid + 0).in_(acl_story_ids(actor))
-            private, visible = session.execute(
-                select(func.count(), func.count(case((on_acl, 1))))
-                .select_from(fts)
-                .where(private_match)
-            ).one()
-            total -= private - (visible if actor.is_authenticated else 0)
     descending = page.sort_dir == "desc"
-    stmt = select(Story).select_from(joined).where(match, story_visibility(actor))
+    total: Total | None = None
+    stories: Sequence[Story] | None = None
+    if page.count:
+        # One pass over the index for the count and, mostly, the page too: a
+        # prefix that is not one of the index's own (`network*`) merges the
+        # lists of every word it starts before the first match comes out,
+        # 40 ms for half a million matches at tier L, however few are read.
+        order = fts.c.rowid.desc() if descending else fts.c.rowid.asc()
+        first = session.scalars(
+            select(fts.c.rowid)
+            .select_from(fts.join(Story, Story.id == fts.c.rowid))
+            .where(match, story_visibility(actor))
+            .order_by(order)
+            .limit(COUNT_CAP + 1)
+        ).all()
+        sample = func.json_each(json.dumps(first)).table_valued("value")
+        ids = select(sample.c.value)
+        total = story_service.estimate_total(
+            session, actor=actor, matches=ids, descending=descending, visible=True
+        )
+        if len(first) <= COUNT_CAP or page.marker is None:
+            stories = _page_of(session, actor, page, Story.id.in_(ids))
+            if len(first) > COUNT_CAP and len(stories) < page.limit:
+                stories = None  # the page runs past the ids read
+    if stories is None:
+        joined = fts.join(Story, Story.id == fts.c.rowid)
+        stmt = select(Story).select_from(joined).where(match, story_visibility(actor))
+        if page.marker is not None:
+            stmt = stmt.where(
+                fts.c.rowid < page.marker if descending else fts.c.rowid > page.marker
+            )
+        stmt = stmt.order_by(fts.c.rowid.desc() if descending else fts.c.rowid.asc())
+        stmt = stmt.limit(page.limit)
+        if page.offset:
+            stmt = stmt.offset(page.offset)
+        stories = session.scalars(stmt).all()
+    return Page(
+        items=story_service.load_story_views(session, stories),
+        total=total.value if total is not None else None,
+        request=page,
+        total_exact=total.exact if total is not None else True,
+    )
+
+
+def _page_of(
+    session: Session, actor: Actor, page: PageRequest, matching: ColumnElement[bool]
+) -> Sequence[Story]:
+    """A page by id of the visible stories `matching`."""
+    descending = page.sort_dir == "desc"
+    stmt = select(Story).where(matching, story_visibility(actor))
     if page.marker is not None:
-        stmt = stmt.where(fts.c.rowid < page.marker if descending else fts.c.rowid > page.marker)
-    stmt = stmt.order_by(fts.c.rowid.desc() if descending else fts.c.rowid.asc()).limit(page.limit)
+        stmt = stmt.where(Story.id < page.marker if descending else Story.id > page.marker)
+    stmt = stmt.order_by(Story.id.desc() if descending else Story.id.asc()).limit(page.limit)
     if page.offset:
         stmt = stmt.offset(page.offset)
-    stories = session.scalars(stmt).all()
-    return Page(items=story_service.load_story_views(session, stories), total=total, request=page)
+    return session.scalars(stmt).all()
 
 
 def search_tasks(
