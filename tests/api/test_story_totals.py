@@ -122,8 +122,8 @@ def test_totals_past_the_cap_are_estimated_from_visible_stories_only(
         seen = len(_everything(client, None, params, path=path))
         estimate, estimated = total(path, params)
         # Evenly spread matches: the estimate is close, and says it is one.
-        assert estimated and seen * 0.8 <= estimate <= seen * 1.2, (path, params, estimate)
-        assert response_is_exact(client, path, {**params, "limit": 3}) is False
+        assert estimated, (path, params)
+        assert seen * 0.8 <= estimate <= seen * 1.2, (path, params, estimate)
 
     # Private stories the reader may not see change nothing: the estimate is
     # made of visible stories only, whatever hides between them.
@@ -145,7 +145,3 @@ def test_totals_past_the_cap_are_estimated_from_visible_stories_only(
         factory.task(admin, story_id=story["id"], project_id=small["id"])
     assert total("/v1/stories", {"project_id": small["id"]}) == (4, False)
     assert total("/v1/stories/search", {"q": "storage"}) == (4, False)
-
-
-def response_is_exact(client: TestClient, path: str, params: dict[str, Any]) -> bool:
-    return "X-Total-Estimated" not in client.get(path, params=params).headers
