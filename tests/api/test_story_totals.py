@@ -99,12 +99,14 @@ def test_totals_past_the_cap_are_estimated_from_visible_stories_only(
     admin, alice = factory.admin(), factory.user()
     project = factory.project(admin)
     secrets = []
+    public: list[int] = []
     for i in range(30):
         if i % 4 == 1:
             secret = factory.story(admin, title="network secret", private=True)
             factory.task(admin, story_id=secret["id"], project_id=project["id"])
             secrets.append(secret["id"])
         story = factory.story(alice, title=f"network story {i}")
+        public.append(story["id"])
         if i % 3 == 0:
             factory.task(admin, story_id=story["id"], project_id=project["id"])
 
@@ -124,6 +126,19 @@ def test_totals_past_the_cap_are_estimated_from_visible_stories_only(
         # Evenly spread matches: the estimate is close, and says it is one.
         assert estimated, (path, params)
         assert seen * 0.8 <= estimate <= seen * 1.2, (path, params, estimate)
+
+    # Pages stay exact, on either side of the matches counted.
+    assert _everything(client, None, {"q": "netw"}, path="/v1/stories/search") == public
+    for offset in (0, 4, 12):
+        response = client.get(
+            "/v1/stories/search", params={"q": "netw", "limit": 5, "offset": offset}
+        )
+        assert [s["id"] for s in response.json()] == public[offset : offset + 5]
+        response = client.get(
+            "/v1/stories/search",
+            params={"q": "netw", "limit": 5, "offset": offset, "sort_dir": "desc"},
+        )
+        assert [s["id"] for s in response.json()] == public[::-1][offset : offset + 5]
 
     # Private stories the reader may not see change nothing: the estimate is
     # made of visible stories only, whatever hides between them.

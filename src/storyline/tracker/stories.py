@@ -268,7 +268,15 @@ def estimate_total(
     read, low, high = session.execute(
         select(func.count(), func.min(story_id), func.max(story_id)).select_from(first)
     ).one()
-    if read <= COUNT_CAP:
+    return total_from_first(session, read=read, low=low, high=high, descending=descending)
+
+
+def total_from_first(
+    session: Session, *, read: int, low: int | None, high: int | None, descending: bool
+) -> Total:
+    """`estimate_total` from the first visible matches read: how many, and
+    the lowest and highest of their ids."""
+    if read <= COUNT_CAP or low is None or high is None:
         return Total(read, exact=True)
     top = max(session.scalar(select(func.max(Story.id))) or high, high)
     spanned = top - low + 1 if descending else high
