@@ -165,22 +165,6 @@ def acl_story_ids(actor: Actor) -> Select[int]:
     return by_user.union(by_team)  # type: ignore[return-value]
 
 
-def hidden_story_ids(actor: Actor) -> Select[int] | None:
-    """Ids of the stories `actor` may not see (private, and not on their ACL),
-    or None when they see everything.
-
-    The complement of `story_visibility`, read from the private-story index
-    and the ACL alone: `id NOT IN (this)` settles visibility for many story
-    ids without reading a story row, where most stories are public.
-    """
-    if actor.is_superuser:
-        return None
-    hidden = select(Story.id).where(Story.private.is_(True))
-    if actor.user_id is not None:
-        hidden = hidden.where(Story.id.not_in(acl_story_ids(actor)))
-    return hidden
-
-
 def visible_stories(actor: Actor) -> Select[Story]:
     return select(Story).where(story_visibility(actor))
 
