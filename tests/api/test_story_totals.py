@@ -8,8 +8,10 @@ import itertools
 import random
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from storyline.tracker import search, stories
 from tests.factories import Factory, TestUser
 
 
@@ -85,3 +87,76 @@ def test_totals_and_pages_agree_with_what_each_reader_sees(
                     "/v1/stories/search", params={"q": q, "limit": 3}, headers=headers
                 )
                 assert searched.headers["X-Total"] == str(len(found)), (who, q)
+
+
+def test_totals_past_the_cap_are_estimated_from_visible_stories_only(
+    client: TestClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Counting stops after COUNT_CAP visible matches (1M stories at tier L
+    # would cost a pass per request); a small cap puts these lists past it.
+    monkeypatch.setattr(stories, "COUNT_CAP", 6)
+    monkeypatch.setattr(search, "COUNT_CAP", 6)
+    admin, alice = factory.admin(), factory.user()
+    project = factory.project(admin)
+    secrets = []
+    public: list[int] = []
+    for i in range(30):
+        if i % 4 == 1:
+            secret = factory.story(admin, title="network secret", private=True)
+            factory.task(admin, story_id=secret["id"], project_id=project["id"])
+            secrets.append(secret["id"])
+        story = factory.story(alice, title=f"network story {i}")
+        public.append(story["id"])
+        if i % 3 == 0:
+            factory.task(admin, story_id=story["id"], project_id=project["id"])
+
+    def total(path: str, params: dict[str, Any], who: TestUser | None = None) -> tuple[int, bool]:
+        response = client.get(path, params=params, headers=who.headers if who else {})
+        assert response.status_code == 200, response.text
+        return int(response.headers["X-Total"]), "X-Total-Estimated" in response.headers
+
+    for path, params in (
+        ("/v1/stories", {}),
+        ("/v1/stories", {"project_id": project["id"]}),
+        ("/v1/stories/search", {"q": "netw"}),
+        ("/v1/stories/search", {"q": "netw", "sort_dir": "desc"}),
+    ):
+        seen = len(_everything(client, None, params, path=path))
+        estimate, estimated = total(path, params)
+        # Evenly spread matches: the estimate is close, and says it is one.
+        assert estimated, (path, params)
+        assert seen * 0.8 <= estimate <= seen * 1.2, (path, params, estimate)
+
+    # Pages stay exact, on either side of the matches counted.
+    assert _everything(client, None, {"q": "netw"}, path="/v1/stories/search") == public
+    for offset in (0, 4, 12):
+        response = client.get(
+            "/v1/stories/search", params={"q": "netw", "limit": 5, "offset": offset}
+        )
+        assert [s["id"] for s in response.json()] == public[offset : offset + 5]
+        response = client.get(
+            "/v1/stories/search",
+            params={"q": "netw", "limit": 5, "offset": offset, "sort_dir": "desc"},
+        )
+        assert [s["id"] for s in response.json()] == public[::-1][offset : offset + 5]
+
+    # Private stories the reader may not see change nothing: the estimate is
+    # made of visible stories only, whatever hides between them.
+    lists = [
+        ("/v1/stories", {}),
+        ("/v1/stories", {"project_id": project["id"]}),
+        ("/v1/stories/search", {"q": "netw"}),
+    ]
+    before = [total(path, params, alice) for path, params in lists]
+    for story_id in secrets:
+        deleted = client.delete(f"/v1/stories/{story_id}", headers=admin.headers)
+        assert deleted.status_code == 204, deleted.text
+    assert [total(path, params, alice) for path, params in lists] == before
+
+    # Up to the cap, totals are exact and not marked.
+    small = factory.project(admin)
+    for i in range(4):
+        story = factory.story(alice, title=f"storage story {i}")
+        factory.task(admin, story_id=story["id"], project_id=small["id"])
+    assert total("/v1/stories", {"project_id": small["id"]}) == (4, False)
+    assert total("/v1/stories/search", {"q": "storage"}) == (4, False)

@@ -16,6 +16,7 @@ from storyline.accounts.models import Team, TeamMembership
 from storyline.app import create_app
 from storyline.bootstrap import Container
 from storyline.kernel.access import Actor
+from storyline.tracker import search, stories
 from tests.factories import Factory, TestUser
 from tests.web.tracker_browser import Browser, browser
 
@@ -157,6 +158,24 @@ def test_project_page_filters_sorts_and_tabs(
     assert "Patch the hole" in mine or "Patch the hole" not in mine  # unassigned either way
     assert anon.get("/projects/openstack/nova?status=bogus").status_code == 400
     assert anon.get("/projects/no/such").status_code == 404
+
+
+def test_long_story_lists_say_their_total_is_an_estimate(
+    world: World, factory: Factory, browser_as: BrowserAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anon = browser_as(None)
+    # Two visible stories in nova, under the cap: exact.
+    factory.story(world.bob, "Another boot story")
+    page = anon.get("/projects/openstack/nova").text
+    assert "(about" not in page
+    assert "about 2" not in anon.get("/search", params={"q": "boot"}).text
+    # Past a cap of one visible story, totals are estimates and say so.
+    monkeypatch.setattr(stories, "COUNT_CAP", 1)
+    monkeypatch.setattr(search, "COUNT_CAP", 1)
+    extra = factory.story(world.bob, "Boot again")
+    factory.task(world.bob, story_id=extra["id"], project_id=world.nova["id"])
+    assert "(about " in anon.get("/projects/openstack/nova").text
+    assert re.search(r"about \d+ stories found", anon.get("/search", params={"q": "boot"}).text)
 
 
 def test_project_group_pages_aggregate(

@@ -165,6 +165,8 @@ def set_page_headers(response: Response, page: Page[Any]) -> None:
     response.headers["X-Limit"] = str(request.limit)
     if page.total is not None:
         response.headers["X-Total"] = str(page.total)
+        if not page.total_exact:
+            response.headers["X-Total-Estimated"] = "true"
     if request.marker is not None:
         response.headers["X-Marker"] = str(request.marker)
     if request.offset is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,16 +36,18 @@ def prepare_database(options: BenchOptions, console: Console) -> PreparedDatabas
 
     The loaded database is cached (a file in `data_dir` on SQLite, a template
     database on PostgreSQL) and copied for each run, because the run writes."""
-    # Until the first release revision 0001 is regenerated in place, so the
-    # head's name does not say whether the schema changed: the migrations'
-    # contents do.
-    key = (
-        f"{options.tier.lower()}_s{options.seed}_g{demo.GENERATOR_VERSION}_m{migrate.fingerprint()}"
-    )
+    # An unreleased revision may be edited in place, so the head's name does
+    # not say whether the schema changed: the migrations' contents do.
+    prefix = f"{options.tier.lower()}_s{options.seed}_g{demo.GENERATOR_VERSION}_m"
+    *older, current = migrate.fingerprints()
+    key = prefix + current
+    # A cache built before revisions were appended upgrades to this one
+    # instead of being loaded again (an hour at tier L), newest first.
+    ancestors = [prefix + fingerprint for fingerprint in reversed(older)]
     if options.database == "sqlite":
-        return _prepare_sqlite(options, key, console)
+        return _prepare_sqlite(options, key, ancestors, console)
     if options.database == "postgresql":
-        return _prepare_postgresql(options, key, console)
+        return _prepare_postgresql(options, key, ancestors, console)
     raise InvalidInput.field("database", "must be sqlite or postgresql")
 
 
@@ -59,18 +62,42 @@ def _load(url: str, options: BenchOptions, console: Console) -> float:
         engine.dispose()
 
 
-def _prepare_sqlite(options: BenchOptions, key: str, console: Console) -> PreparedDatabase:
+def _upgrade(url: str, console: Console) -> None:
+    """Bring a copy of a cache built by an older migration history to the
+    current one, as `storyline db upgrade` would a production database; new
+    indexes then get their statistics, as after a load."""
+    engine = open_engine(url)
+    try:
+        started = time.perf_counter()
+        migrate.upgrade(engine)
+        demo.analyze(engine)
+        console.print(f"Upgraded in {time.perf_counter() - started:.0f} s.")
+    finally:
+        engine.dispose()
+
+
+def _prepare_sqlite(
+    options: BenchOptions, key: str, ancestors: list[str], console: Console
+) -> PreparedDatabase:
     directory = options.data_dir
     directory.mkdir(parents=True, exist_ok=True)
     cached = directory / f"{key}.db"
     load_seconds = None
     if not cached.exists():
-        # Loaded under a temporary name and renamed, so an interrupted load
+        # Built under a temporary name and renamed, so an interrupted load
         # never leaves a half-filled cache behind.
         partial = directory / f"{key}.partial.db"
         for leftover in _sqlite_files(partial):
             leftover.unlink(missing_ok=True)
-        load_seconds = _load(f"sqlite:///{partial}", options, console)
+        ancestor = next(
+            (path for name in ancestors if (path := directory / f"{name}.db").exists()), None
+        )
+        if ancestor is not None:
+            console.print(f"Upgrading a copy of {ancestor.name} to the current migrations.")
+            shutil.copyfile(ancestor, partial)
+            _upgrade(f"sqlite:///{partial}", console)
+        else:
+            load_seconds = _load(f"sqlite:///{partial}", options, console)
         partial.rename(cached)
         for stale in directory.glob(f"{options.tier.lower()}_s*.db"):
             if stale != cached and not stale.name.startswith("run-"):
@@ -114,7 +141,7 @@ def fresh_database(
         files = _sqlite_files(path)
         for leftover in files:
             leftover.unlink(missing_ok=True)
-        _upgrade(f"sqlite:///{path}")
+        _migrate_empty(f"sqlite:///{path}")
 
         def remove_files() -> None:
             for leftover in files:
@@ -138,14 +165,14 @@ def fresh_database(
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{run}"'))
-        _upgrade(pg_url(base, run))
+        _migrate_empty(pg_url(base, run))
     except Exception:
         drop()
         raise
     return PreparedDatabase(url=pg_url(base, run), load_seconds=None, cleanup=drop)
 
 
-def _upgrade(url: str) -> None:
+def _migrate_empty(url: str) -> None:
     engine = open_engine(url)
     try:
         migrate.upgrade(engine)
@@ -153,7 +180,9 @@ def _upgrade(url: str) -> None:
         engine.dispose()
 
 
-def _prepare_postgresql(options: BenchOptions, key: str, console: Console) -> PreparedDatabase:
+def _prepare_postgresql(
+    options: BenchOptions, key: str, ancestors: list[str], console: Console
+) -> PreparedDatabase:
     base = postgres_base(options.url)
     admin = create_engine(pg_url(base, "postgres"), isolation_level="AUTOCOMMIT")
     template = f"storyline_bench_{key}"
@@ -168,10 +197,25 @@ def _prepare_postgresql(options: BenchOptions, key: str, console: Console) -> Pr
             )
         if template not in existing:
             partial = f"{template}_partial"
+            ancestor = next(
+                (
+                    f"storyline_bench_{name}"
+                    for name in ancestors
+                    if f"storyline_bench_{name}" in existing
+                ),
+                None,
+            )
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{partial}" WITH (FORCE)'))
-                connection.execute(text(f'CREATE DATABASE "{partial}"'))
-            load_seconds = _load(pg_url(base, partial), options, console)
+                if ancestor is not None:
+                    console.print(f"Upgrading a copy of {ancestor} to the current migrations.")
+                    connection.execute(text(f'CREATE DATABASE "{partial}" TEMPLATE "{ancestor}"'))
+                else:
+                    connection.execute(text(f'CREATE DATABASE "{partial}"'))
+            if ancestor is not None:
+                _upgrade(pg_url(base, partial), console)
+            else:
+                load_seconds = _load(pg_url(base, partial), options, console)
             with admin.connect() as connection:
                 connection.execute(text(f'ALTER DATABASE "{partial}" RENAME TO "{template}"'))
                 # Templates of the same tier and seed built by an older schema or

@@ -168,7 +168,7 @@ class Ledger:
 
 def run_load(options: LoadOptions, console: Console) -> LoadResult:
     if options.tier not in demo.TIERS:
-        raise InvalidInput.field("tier", "must be S or M (L takes hours to load)")
+        raise InvalidInput.field("tier", f"must be one of {', '.join(demo.PUBLIC_TIERS)}")
     if not 1 <= options.users <= 1000:
         raise InvalidInput.field("users", "must be between 1 and 1000")
     if not 1 <= options.duration <= 3600:

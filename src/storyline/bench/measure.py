@@ -25,7 +25,7 @@ from storyline.tracker.models import Story, Task
 
 def run(options: BenchOptions, console: Console) -> BenchResult:
     if options.tier not in demo.TIERS:
-        raise InvalidInput.field("tier", "must be S or M (L takes hours to load)")
+        raise InvalidInput.field("tier", f"must be one of {', '.join(demo.PUBLIC_TIERS)}")
     workers = options.workers or default_processes()
     prepared = prepare_database(options, console)
     try:

@@ -35,7 +35,9 @@ CLIENT_SWITCH_INTERVAL = 0.001
 @app.callback()
 def bench(
     ctx: typer.Context,
-    tier: Annotated[str, typer.Option(help="S (15k stories) or M (100k).")] = "S",
+    tier: Annotated[
+        str, typer.Option(help="S (15k stories), M (100k) or L (1M; the first load takes minutes).")
+    ] = "S",
     database: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
     url: Annotated[
         str | None,
@@ -237,7 +239,9 @@ def render(result: object, console: Console) -> None:
 def load(
     users: Annotated[int, typer.Option(help="Simulated users, each with its own connection.")] = 50,
     duration: Annotated[float, typer.Option(help="Seconds of load.")] = 180.0,
-    tier: Annotated[str, typer.Option(help="S (15k stories) or M (100k).")] = "S",
+    tier: Annotated[
+        str, typer.Option(help="S (15k stories), M (100k) or L (1M; the first load takes minutes).")
+    ] = "S",
     database: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
     url: Annotated[
         str | None,

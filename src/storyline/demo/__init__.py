@@ -20,7 +20,7 @@ it writes), `database` (the transaction, indexes, sequences, statistics) and
 `load`, which runs them.
 """
 
-from storyline.demo.database import is_empty
+from storyline.demo.database import analyze, is_empty
 from storyline.demo.load import LoadReport, load
 from storyline.demo.tiers import GENERATOR_VERSION, PUBLIC_TIERS, TIERS, Tier
 
@@ -34,6 +34,7 @@ __all__ = [
     "TIERS",
     "LoadReport",
     "Tier",
+    "analyze",
     "is_empty",
     "load",
     "story_status",

@@ -59,11 +59,27 @@ class PageRequest:
         )
 
 
+# Lists whose matches may run into the hundreds of thousands count exactly up
+# to this many and estimate beyond (`Total`, `X-Total-Estimated`): an exact
+# count costs a pass over every match on every request.
+COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class Total:
+    """A list's total: exact, or estimated when it is past `COUNT_CAP`."""
+
+    value: int
+    exact: bool = True
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: Sequence[T]
     total: int | None
     request: PageRequest
+    # False when `total` is an estimate (see COUNT_CAP).
+    total_exact: bool = True
 
 
 def paginate(
@@ -73,7 +89,7 @@ def paginate(
     model: Any,
     page: PageRequest,
     sortable: dict[str, InstrumentedAttribute[Any]],
-    total: int | None = None,
+    total: int | Total | None = None,
 ) -> Page[Any]:
     """Apply sorting, marker/offset and limit to `stmt` (which selects `model`).
 
@@ -81,6 +97,10 @@ def paginate(
     large table costs the same as the first one. A caller that can count
     faster than `SELECT count(*) FROM (stmt)` passes `total` itself.
     """
+    exact = True
+    if isinstance(total, Total):
+        exact = total.exact
+        total = total.value
     column = sortable.get(page.sort_field)
     if column is None:
         raise InvalidInput.field(
@@ -110,7 +130,7 @@ def paginate(
     if page.offset:
         stmt = stmt.offset(page.offset)
     items = session.scalars(stmt).all()
-    return Page(items=items, total=total, request=page)
+    return Page(items=items, total=total, request=page, total_exact=exact)
 
 
 def _after(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,7 +19,6 @@ from sqlalchemy import (
     delete,
     func,
     literal,
-    not_,
     null,
     select,
     union_all,
@@ -36,11 +35,12 @@ from storyline.kernel.access import (
     get_story,
     require_superuser,
     require_user,
+    story_probe,
     story_visibility,
     visible_stories,
 )
 from storyline.kernel.models import Subscription
-from storyline.kernel.paging import Page, PageRequest, paginate
+from storyline.kernel.paging import COUNT_CAP, Page, PageRequest, Total, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
 from storyline.kernel.validation import Id, LongText, Name, validate
@@ -230,38 +230,68 @@ def _through_tasks_only(filters: StoryFilter) -> Select[Any] | None:
     return None
 
 
-def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> int:
-    """How many stories `actor` may see that match `filters`.
-
-    Counted as (all matching stories) - (matching private stories hidden from
-    the actor). The first term uses the filters' own indexes without a
-    per-row visibility check, and the second starts from the few private
-    stories, so counting a large project costs a few milliseconds instead of
-    a visibility probe per story.
-    """
+def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> Total:
+    """How many stories `actor` may see that match `filters`: exact up to
+    `COUNT_CAP` matches, estimated beyond (see `estimate_total`)."""
     tasks_only = _through_tasks_only(filters)
     if tasks_only is not None:
-        everything = select(func.count()).select_from(tasks_only.distinct().subquery())
+        # Walked in story order on the (project_id, story_id) or
+        # (assignee_id, story_id) index, without reading a story row.
+        matches = tasks_only.distinct()
+    elif filters == StoryFilter():
+        matches = select(Story.id)
     else:
-        # count(*), not count(id): SQLite counts a whole table from its
-        # smallest index only for the former.
-        everything = select(func.count()).select_from(Story).where(*story_conditions(filters))
-    total = session.scalar(everything) or 0
-    if actor.is_superuser:
-        return total
-    # Written as "id IN (the private ones)" so that the planner starts from the
-    # private stories; SQLite's statistics can't tell that private=1 is rare.
-    private_ids = select(Story.id).where(Story.private.is_(True))
-    hidden = (
-        select(func.count())
-        .select_from(Story)
-        .where(
-            Story.id.in_(private_ids),
-            not_(story_visibility(actor)),
-            *story_conditions(filters, correlated=True),
-        )
-    )
-    return total - (session.scalar(hidden) or 0)
+        matches = select(Story.id).where(*story_conditions(filters))
+    return estimate_total(session, actor=actor, matches=matches)
+
+
+def estimate_total(
+    session: Session,
+    *,
+    actor: Actor,
+    matches: Select[Any],
+    descending: bool = False,
+    visible: bool = False,
+) -> Total:
+    """The number of stories `actor` may see among `matches` (a select of one
+    column of story ids, which `visible` says are already only those the
+    actor may see): exact when there are at most `COUNT_CAP`, an estimate
+    otherwise.
+
+    Counting every match costs a pass over all of them (a project of 240k
+    stories, a word in half of a million stories: 50 to 500 ms at tier L),
+    so only the first `COUNT_CAP` + 1 visible matches in id order (the last
+    ones with `descending`) are read. When there are more, the matches are
+    taken to be as dense over all story ids as over those read:
+    `read * max(id) / (ids spanned by those read)`. The estimate is made of
+    visible stories only, so it tells nothing about private ones. At tier L
+    it was within 3% for the busiest project and 0.1% for a common word.
+    """
+    column = matches.selected_columns[0]
+    if not visible and not actor.is_superuser:
+        # A probe on the stories table itself would not correlate.
+        own = getattr(column, "table", None) is Story.__table__
+        gate = story_visibility(actor) if own else story_probe(actor, column)
+        matches = matches.where(gate)
+    order = column.desc() if descending else column.asc()
+    first = matches.order_by(order).limit(COUNT_CAP + 1).subquery()
+    story_id = first.c[0]
+    read, low, high = session.execute(
+        select(func.count(), func.min(story_id), func.max(story_id)).select_from(first)
+    ).one()
+    return total_from_first(session, read=read, low=low, high=high, descending=descending)
+
+
+def total_from_first(
+    session: Session, *, read: int, low: int | None, high: int | None, descending: bool
+) -> Total:
+    """`estimate_total` from the first visible matches read: how many, and
+    the lowest and highest of their ids."""
+    if read <= COUNT_CAP or low is None or high is None:
+        return Total(read, exact=True)
+    top = max(session.scalar(select(func.max(Story.id))) or high, high)
+    spanned = top - low + 1 if descending else high
+    return Total(round(read * top / spanned), exact=False)
 
 
 def _stories_tagged(names: Sequence[str]) -> Select[int]:
@@ -384,10 +414,10 @@ def list_stories(
         # limit * stories / matches probes; collecting the matching ids first
         # costs about `matches`. Probe when that is cheaper.
         stories = session.scalar(select(func.max(Story.id))) or 0
-        correlated = total * total > page.limit * stories
+        correlated = total.value * total.value > page.limit * stories
     stmt = visible_stories(actor).where(*story_conditions(filters, correlated=correlated))
     result = paginate(session, stmt, model=Story, page=page, sortable=STORY_SORT, total=total)
-    return Page(items=load_story_views(session, result.items), total=result.total, request=page)
+    return replace(result, items=load_story_views(session, result.items))
 
 
 def get_story_view(session: Session, *, actor: Actor, story_id: int) -> StoryView:

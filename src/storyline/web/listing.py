@@ -58,6 +58,8 @@ class Pager:
     total: int | None
     shown: int
     request: Request
+    # False when `total` is an estimate (long story lists; see kernel.paging).
+    exact: bool = True
 
     @property
     def offset(self) -> int:

@@ -149,7 +149,12 @@ def _work(
         )  # fmt: skip
         values["stories"] = stories
         values["pager"] = Pager(
-            number, size, stories.page.total, len(stories.page.items), ctx.request
+            number,
+            size,
+            stories.page.total,
+            len(stories.page.items),
+            ctx.request,
+            exact=stories.page.total_exact,
         )
         values["statuses"] = {s: s.title() for s in STORY_STATUSES}
         values["sorts"] = STORY_SORTS

@@ -85,7 +85,9 @@ def search(
             errors = errors_by_field(error)
         if results is not None:
             shown = len(results.page.items)
-            pager = Pager(number, size, results.page.total, shown, ctx.request)
+            pager = Pager(
+                number, size, results.page.total, shown, ctx.request, results.page.total_exact
+            )
         return render(
             ctx,
             "tracker/search.html",
