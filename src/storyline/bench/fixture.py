@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from storyline.accounts.models import User
 from storyline.config import Settings
@@ -31,7 +32,7 @@ class Fixture:
 
 def make_fixture(url: str, seed: int) -> Fixture:
     """Picks ids through SQLAlchemy and creates the benchmark's user and token."""
-    from storyline.accounts import audit, users, web_sessions
+    from storyline.accounts import audit, web_sessions
     from storyline.bootstrap import build
 
     container = build(Settings(database_url=url))
@@ -74,13 +75,7 @@ def make_fixture(url: str, seed: int) -> Fixture:
         step = max(1, len(public) // 500)
         sample = public[(seed % step) :: step][:500]
         with container.db.write() as session:
-            n = session.scalar(select(func.count()).select_from(User)) or 0
-            user, secret = users.admin_create_user(
-                session,
-                full_name="Benchmark Client",
-                email=f"bench-{n + 1}-{os.getpid()}@example.org",
-                with_token=True,
-            )
+            user, secret = _bench_user(session, name="Benchmark Client", prefix="bench")
             user_id = user.id
             cookie = web_sessions.open_session(
                 session,
@@ -110,21 +105,32 @@ def make_fixture(url: str, seed: int) -> Fixture:
 def superuser_token(url: str) -> str:
     """A new administrator of the database at `url` and its API token, made
     through the account services: creating projects needs a superuser."""
-    from storyline.accounts import users
     from storyline.bootstrap import build
 
     container = build(Settings(database_url=url))
     try:
         with container.db.write() as session:
-            n = session.scalar(select(func.count()).select_from(User)) or 0
-            _user, secret = users.admin_create_user(
-                session,
-                full_name="Benchmark Administrator",
-                email=f"bench-admin-{n + 1}-{os.getpid()}@example.org",
-                superuser=True,
-                with_token=True,
+            _user, secret = _bench_user(
+                session, name="Benchmark Administrator", prefix="bench-admin", superuser=True
             )
         assert secret is not None
         return secret
     finally:
         container.db.dispose()
+
+
+def _bench_user(
+    session: Session, *, name: str, prefix: str, superuser: bool = False
+) -> tuple[User, str | None]:
+    """A user of the benchmark's own, with an API token, through the account
+    services; the address is new however many runs used the database."""
+    from storyline.accounts import users
+
+    n = session.scalar(select(func.count()).select_from(User)) or 0
+    return users.admin_create_user(
+        session,
+        full_name=name,
+        email=f"{prefix}-{n + 1}-{os.getpid()}@example.org",
+        superuser=superuser,
+        with_token=True,
+    )
