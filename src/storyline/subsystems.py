@@ -22,6 +22,7 @@ SUBSYSTEMS: Final = (
     "lists",
     "accounts",
     "notifications",
+    "releases",
 )
 
 

@@ -63,24 +63,24 @@ def _revision(location: Path, number: str) -> Path:
     return next((location / "versions").glob(f"{number}_*.py"))
 
 
-def test_an_edited_released_revision_is_refused(migrations_copy: Path) -> None:
-    path = _revision(migrations_copy, "0001")
+def test_an_edited_released_revision_is_refused(released_copy: Path) -> None:
+    path = _revision(released_copy, "0001")
     path.write_text(path.read_text().replace("sa.String(length=255)", "sa.String(length=200)", 1))
-    assert migrate.audit(migrations_copy) == [
+    assert migrate.audit(released_copy) == [
         f"{path.name}, released in 0.1.0, was edited: released revisions never change; "
         "restore it and put the change in a new revision"
     ]
 
 
-def test_line_endings_alone_are_not_an_edit(migrations_copy: Path) -> None:
-    path = _revision(migrations_copy, "0002")
+def test_line_endings_alone_are_not_an_edit(released_copy: Path) -> None:
+    path = _revision(released_copy, "0002")
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
-    assert migrate.audit(migrations_copy) == []
+    assert migrate.audit(released_copy) == []
 
 
-def test_a_deleted_released_revision_is_refused(migrations_copy: Path) -> None:
-    _revision(migrations_copy, "0002").unlink()
-    assert migrate.audit(migrations_copy) == [
+def test_a_deleted_released_revision_is_refused(released_copy: Path) -> None:
+    _revision(released_copy, "0002").unlink()
+    assert migrate.audit(released_copy) == [
         "revision 0002, released in 0.1.0, is missing: released revisions are never deleted"
     ]
 
@@ -97,57 +97,57 @@ def _add(location: Path, name: str, revision: str, down: str, body: str = "pass"
     return path
 
 
-def test_two_heads_are_refused(migrations_copy: Path) -> None:
-    _add(migrations_copy, "0003_one.py", "0003", "0002")
-    _add(migrations_copy, "0004_other.py", "0004", "0002")
-    problems = migrate.audit(migrations_copy)
+def test_two_heads_are_refused(released_copy: Path) -> None:
+    _add(released_copy, "0003_one.py", "0003", "0002")
+    _add(released_copy, "0004_other.py", "0004", "0002")
+    problems = migrate.audit(released_copy)
     assert problems[0].startswith("the history has 2 heads (0003, 0004)")
     assert "revision 0002 has several children (0003, 0004)" in problems
 
 
-def test_a_revision_below_a_released_one_is_refused(migrations_copy: Path) -> None:
-    _add(migrations_copy, "0003_late.py", "0003", "0001")
-    assert any("several children" in p for p in migrate.audit(migrations_copy))
+def test_a_revision_below_a_released_one_is_refused(released_copy: Path) -> None:
+    _add(released_copy, "0003_late.py", "0003", "0001")
+    assert any("several children" in p for p in migrate.audit(released_copy))
 
 
-def test_numbers_follow_the_history(migrations_copy: Path) -> None:
-    _add(migrations_copy, "0007_jump.py", "0007", "0002")
-    _add(migrations_copy, "0004_misnamed.py", "0008", "0007")
-    assert migrate.audit(migrations_copy) == [
+def test_numbers_follow_the_history(released_copy: Path) -> None:
+    _add(released_copy, "0007_jump.py", "0007", "0002")
+    _add(released_copy, "0004_misnamed.py", "0008", "0007")
+    assert migrate.audit(released_copy) == [
         "revision 0007 is number 3 in the history: its id must be '0003'",
         "revision 0008 is number 4 in the history: its id must be '0004'",
         "0004_misnamed.py: the file name must start with 0008_",
     ]
 
 
-def test_a_revision_must_not_import_application_code(migrations_copy: Path) -> None:
+def test_a_revision_must_not_import_application_code(released_copy: Path) -> None:
     _add(
-        migrations_copy,
+        released_copy,
         "0003_uses_the_app.py",
         "0003",
         "0002",
         body="from storyline.tracker import stories  # noqa: F401",
     )
-    assert migrate.audit(migrations_copy) == [
+    assert migrate.audit(released_copy) == [
         "0003_uses_the_app.py imports application code (storyline.tracker)"
     ]
 
 
-def test_releasing_records_the_new_revisions(migrations_copy: Path) -> None:
-    path = _add(migrations_copy, "0003_next.py", "0003", "0002")
-    assert migrate.next_id(migrations_copy) == "0004"
-    [fresh] = migrate.mark_released("0.2.0", migrations_copy)
+def test_releasing_records_the_new_revisions(released_copy: Path) -> None:
+    path = _add(released_copy, "0003_next.py", "0003", "0002")
+    assert migrate.next_id(released_copy) == "0004"
+    [fresh] = migrate.mark_released("0.2.0", released_copy)
     assert fresh.id == "0003"
-    last = (migrations_copy / "released.txt").read_text().splitlines()[-1]
+    last = (released_copy / "released.txt").read_text().splitlines()[-1]
     assert last == f"0003 0.2.0 {migrate.file_digest(path)}"
-    assert [r.release for r in migrate.history(migrations_copy)][-1] == "0.2.0"
-    assert migrate.mark_released("0.2.1", migrations_copy) == []
+    assert [r.release for r in migrate.history(released_copy)][-1] == "0.2.0"
+    assert migrate.mark_released("0.2.1", released_copy) == []
     path.write_text(path.read_text() + "\n# an afterthought\n")
-    assert migrate.audit(migrations_copy)[0].startswith("0003_next.py, released in 0.2.0")
+    assert migrate.audit(released_copy)[0].startswith("0003_next.py, released in 0.2.0")
 
 
-def test_a_malformed_released_file_is_reported(migrations_copy: Path) -> None:
-    with (migrations_copy / "released.txt").open("a") as out:
+def test_a_malformed_released_file_is_reported(released_copy: Path) -> None:
+    with (released_copy / "released.txt").open("a") as out:
         out.write("0003 0.2.0\n")
     with pytest.raises(InvalidInput, match="expected 'REVISION RELEASE SHA256'"):
-        migrate.released(migrations_copy)
+        migrate.released(released_copy)

@@ -122,7 +122,8 @@ class RoleInheritance:
     """
 
     parent: RoleSpec
-    link: type[Any]
+    # A mapped class, or a plain table's columns (`table.c`).
+    link: Any
     child_key: str
     parent_key: str
 
