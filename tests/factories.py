@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from storyline.accounts import users
 from storyline.bootstrap import Container
+from storyline.kernel.access import Actor
+from storyline.releases import cycles
 
 _counter = itertools.count(1)
 
@@ -81,3 +84,42 @@ class Factory:
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
+
+    # Release cycles, through the services (the API is a thin layer on them).
+
+    def cycle(
+        self,
+        admin: TestUser,
+        name: str | None = None,
+        *,
+        starts_on: dt.date = dt.date(2026, 1, 5),
+        releases_on: dt.date = dt.date(2026, 6, 29),
+        entries: tuple[dict[str, Any], ...] = (),
+        managers: tuple[int, ...] = (),
+    ) -> int:
+        """A cycle with schedule `entries` (EntryIn fields); its id."""
+        actor = Actor(user_id=admin.id, is_superuser=True, can_write=True)
+        with self.container.db.write() as session:
+            data = cycles.CycleIn(
+                name=name or f"cycle{next(_counter)}",
+                starts_on=starts_on,
+                releases_on=releases_on,
+                managers=list(managers),
+            )
+            cycle = cycles.create_cycle(session, actor=actor, data=data)
+            for entry in entries:
+                cycles.add_entry(
+                    session, actor=actor, cycle=cycle, data=cycles.EntryIn.model_validate(entry)
+                )
+            return cycle.id
+
+    def series(self, admin: TestUser, *, cycle_id: int, project_id: int, **fields: Any) -> int:
+        """The project joins the cycle on its master branch (or `branch_id`); the series' id."""
+        if "branch_id" not in fields:
+            branches = self.client.get("/v1/branches", params={"project_id": project_id}).json()
+            fields["branch_id"] = next(b["id"] for b in branches if b["name"] == "master")
+        actor = Actor(user_id=admin.id, is_superuser=True, can_write=True)
+        with self.container.db.write() as session:
+            cycle = cycles.get_cycle(session, cycle_id)
+            data = cycles.SeriesIn(project_id=project_id, **fields)
+            return cycles.join(session, actor=actor, cycle=cycle, data=data).id
