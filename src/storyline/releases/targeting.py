@@ -42,7 +42,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from storyline.errors import InvalidInput, NotFound
-from storyline.kernel.access import Actor, get_story, story_visibility
+from storyline.kernel.access import Actor, get_story, require_user, story_visibility
 from storyline.kernel.validation import Id
 from storyline.releases import cycles
 from storyline.releases.models import MILESTONE, Cycle, ScheduleEntry, Series, SeriesMilestone
@@ -53,7 +53,10 @@ from storyline.tracker.models import project_group_mapping as groups
 DONE = "done"
 IN_PROGRESS = "in_progress"
 NOT_STARTED = "not_started"
+SLIPPING = "slipping"
 STATES = (DONE, IN_PROGRESS, NOT_STARTED)
+# What a status's story list can be narrowed to.
+LISTS = (*STATES, SLIPPING)
 FEATURE = "feature"
 BUG = "bug"
 
@@ -143,6 +146,7 @@ def target(session: Session, *, actor: Actor, story_id: int, data: TargetIn) -> 
 
     Tasks already on it are left alone. Every task is checked before any
     changes, so a refusal changes nothing."""
+    require_user(actor)
     story = get_story(session, actor=actor, story_id=story_id)
     entry = session.get(ScheduleEntry, data.entry_id)
     if entry is None or (data.cycle_id is not None and entry.cycle_id != data.cycle_id):
@@ -177,6 +181,7 @@ def target(session: Session, *, actor: Actor, story_id: int, data: TargetIn) -> 
 def untarget(session: Session, *, actor: Actor, story_id: int, data: UntargetIn) -> StoryTargets:
     """Take tasks of the story off the cycle's milestones. Tasks on other
     milestones (another cycle's, or StoryBoard milestones of their own) stay."""
+    require_user(actor)
     story = get_story(session, actor=actor, story_id=story_id)
     if session.get(Cycle, data.cycle_id) is None:
         raise InvalidInput.field("cycle_id", f"no cycle with id {data.cycle_id}")
@@ -228,11 +233,10 @@ def _project_name(session: Session, project_id: int) -> str:
 
 
 def _off_branch(session: Session, task: Task, series: Series) -> InvalidInput:
-    names = dict(
-        session.execute(
-            select(Branch.id, Branch.name).where(Branch.id.in_([task.branch_id, series.branch_id]))
-        ).tuples()
+    rows = session.execute(
+        select(Branch.id, Branch.name).where(Branch.id.in_([task.branch_id, series.branch_id]))
     )
+    names = dict(rows)
     where = names.get(task.branch_id, "no branch") if task.branch_id is not None else "no branch"
     return InvalidInput.field(
         "task_id",
@@ -267,12 +271,12 @@ class Counts:
 
     by_state: dict[str, dict[str, int]] = field(
         default_factory=lambda: {
-            name: {FEATURE: 0, BUG: 0, "total": 0} for name in ("targeted", *STATES, "slipping")
+            name: {FEATURE: 0, BUG: 0, "total": 0} for name in ("targeted", *LISTS)
         }
     )
 
     def add(self, story: StoryState) -> None:
-        names = ["targeted", story.state] + (["slipping"] if story.slipping else [])
+        names = ["targeted", story.state] + ([SLIPPING] if story.slipping else [])
         for name in names:
             self.by_state[name][story.type] += 1
             self.by_state[name]["total"] += 1
@@ -291,6 +295,16 @@ class MilestoneStatus:
     # Slipping first, then not started, in progress, done; by story id within.
     stories: list[StoryState]
     today: dt.date
+
+    def having(self, state: str | None) -> list[StoryState]:
+        """The stories in `state` (one of LISTS), or all of them."""
+        if state is None:
+            return self.stories
+        if state not in LISTS:
+            raise InvalidInput.field("state", f"{state!r} is not a state; use {', '.join(LISTS)}")
+        if state == SLIPPING:
+            return [story for story in self.stories if story.slipping]
+        return [story for story in self.stories if story.state == state]
 
 
 @dataclass(frozen=True)
