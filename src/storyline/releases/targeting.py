@@ -468,3 +468,72 @@ def _stories(
     for stories in found.values():
         stories.sort(key=lambda s: (not s.slipping, _ORDER[s.state], s.story_id))
     return found
+
+
+# What the pages offer
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A cycle milestone one of the story's projects can be targeted to."""
+
+    cycle: Cycle
+    entry: ScheduleEntry
+    project_id: int
+    project_name: str
+
+
+def target_choices(
+    session: Session, *, actor: Actor, story_id: int, today: dt.date | None = None
+) -> list[Choice]:
+    """The milestones not yet past of the cycles the story's projects take
+    part in: what the story page offers to target to. One query."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    get_story(session, actor=actor, story_id=story_id)
+    projects = select(Task.project_id).where(Task.story_id == story_id)
+    rows = session.execute(
+        select(Cycle, ScheduleEntry, Project.id, Project.name)
+        .join(ScheduleEntry, ScheduleEntry.cycle_id == Cycle.id)
+        .join(Series, Series.cycle_id == Cycle.id)
+        .join(Project, Project.id == Series.project_id)
+        .where(
+            ScheduleEntry.kind == MILESTONE,
+            ScheduleEntry.starts_on >= today,
+            Series.project_id.in_(projects),
+        )
+        .order_by(Cycle.position, ScheduleEntry.starts_on, Project.name)
+    )
+    return [
+        Choice(cycle=cycle, entry=entry, project_id=project_id, project_name=name)
+        for cycle, entry, project_id, name in rows
+    ]
+
+
+def cycle_scopes(
+    session: Session, cycle: Cycle
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The cycle's projects and the groups holding any of them, as (id,
+    name) by name: a milestone page's choice of scope."""
+    projects = [
+        (project_id, name)
+        for project_id, name in session.execute(
+            select(Project.id, Project.name)
+            .join(Series, Series.project_id == Project.id)
+            .where(Series.cycle_id == cycle.id)
+            .order_by(Project.name)
+        )
+    ]
+    taking_part = select(Series.project_id).where(Series.cycle_id == cycle.id)
+    found = [
+        (group_id, name)
+        for group_id, name in session.execute(
+            select(ProjectGroup.id, ProjectGroup.name)
+            .where(
+                ProjectGroup.id.in_(
+                    select(groups.c.project_group_id).where(groups.c.project_id.in_(taking_part))
+                )
+            )
+            .order_by(ProjectGroup.name)
+        )
+    ]
+    return projects, found
