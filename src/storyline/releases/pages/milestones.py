@@ -55,7 +55,7 @@ def milestone_page(
             "releases/milestone.html",
             cycle=cycle,
             entry=entry,
-            status=status,
+            milestone=status,
             lists=[(key, LABELS[key], status.having(key)) for key in LISTS[::-1]],
             shown=SHOWN,
             projects=projects,
