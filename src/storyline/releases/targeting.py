@@ -236,7 +236,7 @@ def _off_branch(session: Session, task: Task, series: Series) -> InvalidInput:
     rows = session.execute(
         select(Branch.id, Branch.name).where(Branch.id.in_([task.branch_id, series.branch_id]))
     )
-    names = dict(rows)
+    names: dict[int, str] = dict(rows.all())
     where = names.get(task.branch_id, "no branch") if task.branch_id is not None else "no branch"
     return InvalidInput.field(
         "task_id",
