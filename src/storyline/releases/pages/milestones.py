@@ -18,7 +18,7 @@ from storyline.web.panels import STORY, Panel
 from storyline.web.rendering import PageRoute, fragment, redirect, render
 from storyline.web.security import FormDep, PageContext, PageDep
 
-router = APIRouter(route_class=PageRoute)
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 # The story lists of a milestone page are in full up to this many stories;
 # beyond it, the page says how many more the API pages through.

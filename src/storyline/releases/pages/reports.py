@@ -18,7 +18,7 @@ from storyline.releases.reports import ReportIn
 from storyline.web.rendering import PageRoute, field_errors, redirect, render
 from storyline.web.security import FormDep, PageContext, PageDep
 
-router = APIRouter(route_class=PageRoute)
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
 WEEK = dt.timedelta(days=7)
 
 
