@@ -21,9 +21,9 @@ from storyline.releases.models import Cycle, ScheduleEntry
 DEFAULT_HOST = "storyline.invalid"
 
 
-def feed(
-    cycle: Cycle, entries: Sequence[ScheduleEntry], *, public_url: str | None, page_url: str
-) -> bytes:
+def feed(cycle: Cycle, entries: Sequence[ScheduleEntry], *, public_url: str | None) -> bytes:
+    """The feed; with the server's public address, each event links to the
+    schedule page (a URL must be absolute, so without it there is none)."""
     host = urlsplit(public_url).hostname if public_url else None
     calendar = Calendar()
     calendar.add("prodid", "-//Storyline//Release cycles//EN")
@@ -40,7 +40,8 @@ def feed(
         event.add("summary", entry.name)
         event.add("description", entry.description or _kind_label(entry))
         event.add("categories", [entry.kind])
-        event.add("url", page_url)
+        if public_url:
+            event.add("url", f"{public_url}/cycles/{cycle.name}/schedule")
         calendar.add_component(event)
     ical: bytes = calendar.to_ical()
     return ical

@@ -255,7 +255,6 @@ def get_calendar(ctx: ContextDep, cycle_id: CycleRef) -> Response:
             cycle,
             cycles.schedule(session, cycle.id),
             public_url=ctx.settings.public_url,
-            page_url=f"{ctx.settings.public_url or ''}/cycles/{cycle.name}/schedule",
         )
     return Response(body, media_type="text/calendar; charset=utf-8")
 

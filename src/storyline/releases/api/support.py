@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from storyline.api.deps import ContextDep, PageDep, set_page_headers
 from storyline.api.preconditions import IfMatchDep
+from storyline.kernel.validation import Id
 from storyline.releases import support
 from storyline.releases.models import SupportRule
 from storyline.releases.support import PolicyIn, RuleIn
@@ -51,7 +52,7 @@ def list_support(
     phase: Annotated[
         str | None, Query(description="Only series in this phase (security, maintained...).")
     ] = None,
-    cycle_id: Annotated[int | None, Query(description="Only the series of this cycle.")] = None,
+    cycle_id: Annotated[Id | None, Query(description="Only the series of this cycle.")] = None,
 ) -> Any:
     """Every project's series with its support phase on a date."""
     with ctx.db.read() as session:

@@ -198,7 +198,6 @@ def calendar_feed(ctx: PageDep, name: CycleName) -> Response:
             cycle,
             cycles.schedule(session, cycle.id),
             public_url=ctx.settings.public_url,
-            page_url=f"{ctx.settings.public_url or ''}/cycles/{cycle.name}/schedule",
         )
     return Response(body, media_type="text/calendar; charset=utf-8")
 
