@@ -4,9 +4,11 @@ managers, the iCalendar feed, and the support phases on their exact dates."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import icalendar
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from tests.factories import Factory
 
@@ -307,3 +309,43 @@ def test_the_policy_is_a_setting_for_superusers(client: TestClient, factory: Fac
     assert stale.status_code == 412
     reset = client.put("/v1/support/policy", json={"rules": []}, headers=admin.headers)
     assert reset.json()["default"] is True
+
+
+def test_lists_cost_the_same_number_of_queries_for_one_row_or_many(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.admin()
+    few = _open(client, admin.headers, name="few")
+    many = _open(
+        client, admin.headers, name="many", starts_on="2014-10-16", releases_on="2015-04-30"
+    )
+    for name in ("few", "many"):
+        client.post(
+            f"/v1/cycles/{name}/schedule",
+            json={"kind": "milestone", "number": 1, "starts_on": "2014-10-16"},
+            headers=admin.headers,
+        )
+    factory.series(admin, cycle_id=few["id"], project_id=factory.project(admin)["id"])
+    for _ in range(5):
+        factory.series(admin, cycle_id=many["id"], project_id=factory.project(admin)["id"])
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    def queries(path: str, params: dict[str, Any], expected: int) -> int:
+        statements.clear()
+        event.listen(factory.container.db.engine, "before_cursor_execute", count)
+        try:
+            assert len(client.get(path, params=params).json()) == expected
+        finally:
+            event.remove(factory.container.db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    assert queries("/v1/cycles/few/series", {}, 1) == queries("/v1/cycles/many/series", {}, 5)
+    assert queries("/v1/support", {"cycle_id": few["id"]}, 1) == queries(
+        "/v1/support", {"cycle_id": many["id"]}, 5
+    )
+    one = queries("/v1/cycles", {}, 2)
+    _open(client, admin.headers, name="more", starts_on="2015-04-30", releases_on="2015-10-15")
+    assert queries("/v1/cycles", {}, 3) == one
