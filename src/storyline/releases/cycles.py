@@ -110,7 +110,7 @@ class CycleChange(BaseModel):
 def _check_span(starts_on: dt.date, releases_on: dt.date) -> None:
     if releases_on <= starts_on:
         raise ValueError("releases_on must come after starts_on")
-    # The week table has a row per week: a decade is already absurd.
+    # The week table has a row per week; a cycle of years is a typo.
     if (releases_on - starts_on).days > MAX_CYCLE_DAYS:
         raise ValueError(f"a cycle lasts at most {MAX_CYCLE_DAYS} days")
 
