@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from storyline.bootstrap import Container
-from storyline.errors import Conflict, NotFound, PermissionDenied
+from storyline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from storyline.kernel.access import Actor
 from storyline.releases import cycles
 from storyline.tracker.models import Milestone
@@ -127,7 +127,14 @@ def test_duplicate_milestones_and_bad_entries_are_refused(factory: Factory) -> N
     admin = factory.admin()
     cycle_id = _icehouse(factory, admin)
     with pytest.raises(Conflict, match="already has a milestone 2"):
-        factory.cycle(admin, entries=ICEHOUSE + ICEHOUSE[1:2])
+        factory.cycle(
+            admin,
+            entries=ICEHOUSE + ICEHOUSE[1:2],
+            starts_on=D(2013, 10, 17),
+            releases_on=D(2014, 4, 17),
+        )
+    with pytest.raises(InvalidInput, match="must fall within the cycle"):
+        factory.cycle(admin, entries=ICEHOUSE[:1])
     with pytest.raises(Conflict, match="already a cycle named"):
         factory.cycle(admin, "icehouse")
     with pytest.raises(ValidationError):

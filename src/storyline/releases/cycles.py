@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import (
@@ -26,7 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from storyline.errors import Conflict, InvalidInput, NotFound
@@ -43,15 +44,20 @@ from storyline.releases.models import (
     NUMBERED_KINDS,
     RELEASE_MANAGER,
     STRING_FREEZE,
+    SUPPORT_PHASES,
     Cycle,
+    FreezeException,
     ScheduleEntry,
     Series,
     SeriesMilestone,
 )
-from storyline.tracker.models import Branch, Milestone, Project
+from storyline.tracker.models import Branch, Milestone, Project, Task
+from storyline.tracker.projects import get_project
 
 # How many entries a schedule may hold: a year of weekly events and more.
 MAX_ENTRIES = 200
+# How long a cycle may last (about three years): longer is a typo.
+MAX_CYCLE_DAYS = 1100
 # Which schedule entry starts each freeze.
 FREEZE_ENTRY = {FREEZE_FEATURE: FEATURE_FREEZE, FREEZE_STRING: STRING_FREEZE}
 
@@ -76,11 +82,37 @@ class CycleIn(roles.HoldersIn):
     starts_on: dt.date
     releases_on: dt.date
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_number(cls, value: str) -> str:
+        # A reference of digits is an id (`get_cycle`), so a name never is one.
+        if value.isdigit():
+            raise ValueError("must not be all digits")
+        return value
+
     @model_validator(mode="after")
     def _ordered(self) -> CycleIn:
-        if self.releases_on <= self.starts_on:
-            raise ValueError("releases_on must come after starts_on")
+        _check_span(self.starts_on, self.releases_on)
         return self
+
+
+class CycleChange(BaseModel):
+    """What a release manager may change of a cycle; absent fields stay."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    title: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=10_000)
+    starts_on: dt.date | None = None
+    releases_on: dt.date | None = None
+
+
+def _check_span(starts_on: dt.date, releases_on: dt.date) -> None:
+    if releases_on <= starts_on:
+        raise ValueError("releases_on must come after starts_on")
+    # The week table has a row per week; a cycle of years is a typo.
+    if (releases_on - starts_on).days > MAX_CYCLE_DAYS:
+        raise ValueError(f"a cycle lasts at most {MAX_CYCLE_DAYS} days")
 
 
 class EntryIn(BaseModel):
@@ -103,6 +135,26 @@ class EntryIn(BaseModel):
         if self.ends_on is not None and self.ends_on < self.starts_on:
             raise ValueError("ends_on must not come before starts_on")
         return self
+
+
+class SeriesChange(BaseModel):
+    """What a release manager may change of a series; only the fields sent change."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    stable_branch_id: Id | None = None
+    release_tag: Tag | None = None
+    # Milestone entry id -> the project's tag for it (null removes it).
+    tags: dict[int, Tag | None] = Field(default_factory=dict, max_length=MAX_ENTRIES)
+    # A phase that overrules the support policy for this series; null follows it.
+    support_override: str | None = None
+
+    @field_validator("support_override")
+    @classmethod
+    def _phase(cls, value: str | None) -> str | None:
+        if value is not None and value not in SUPPORT_PHASES:
+            raise ValueError(f"must be one of {', '.join(SUPPORT_PHASES)}")
+        return value
 
 
 class SeriesIn(BaseModel):
@@ -140,6 +192,25 @@ def get_cycle(session: Session, ref: int | str) -> Cycle:
     if cycle is None:
         raise NotFound.of("cycle", ref)
     return cycle
+
+
+def load_cycle(
+    session: Session, *, actor: Actor, object_id: int, for_update: bool = False
+) -> Cycle:
+    """The loader the permission endpoints use: cycles are public plans."""
+    stmt = select(Cycle).where(Cycle.id == object_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    cycle = session.scalar(stmt)
+    if cycle is None:
+        raise NotFound.of("cycle", object_id)
+    return cycle
+
+
+def managers(session: Session, cycle_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Cycle id -> its release managers' user ids."""
+    held = roles.holders(session, CYCLE_ROLES, cycle_ids)
+    return {cycle_id: held.get(cycle_id, {}).get(RELEASE_MANAGER, []) for cycle_id in cycle_ids}
 
 
 def list_cycles(session: Session) -> list[Cycle]:
@@ -233,6 +304,17 @@ def list_series(session: Session, cycle_id: int) -> list[Series]:
     )
 
 
+def series_projects(session: Session, cycle_id: int) -> list[tuple[Series, Project]]:
+    """`list_series` with each series' project, in one query."""
+    rows = session.execute(
+        select(Series, Project)
+        .join(Project, Project.id == Series.project_id)
+        .where(Series.cycle_id == cycle_id)
+        .order_by(Project.name)
+    )
+    return [(series, project) for series, project in rows]
+
+
 def cycle_milestone(
     session: Session, milestone_id: int
 ) -> tuple[Cycle, Series, ScheduleEntry] | None:
@@ -258,6 +340,69 @@ def tracker_milestones(session: Session, entry_ids: Sequence[int]) -> dict[int, 
     for entry_id, milestone_id in rows:
         found[entry_id].append(milestone_id)
     return found
+
+
+def get_series(session: Session, cycle_id: int, series_id: int) -> Series:
+    series = session.get(Series, series_id)
+    if series is None or series.cycle_id != cycle_id:
+        raise NotFound.of("series", series_id)
+    return series
+
+
+def series_milestones(
+    session: Session, series_ids: Sequence[int]
+) -> dict[int, list[SeriesMilestone]]:
+    """Series id -> its milestones (entry, tracker milestone, tag), in one query."""
+    found: dict[int, list[SeriesMilestone]] = {series_id: [] for series_id in series_ids}
+    rows = session.scalars(
+        select(SeriesMilestone)
+        .join(ScheduleEntry, ScheduleEntry.id == SeriesMilestone.entry_id)
+        .where(SeriesMilestone.series_id.in_(series_ids))
+        .order_by(ScheduleEntry.number)
+    )
+    for row in rows:
+        found[row.series_id].append(row)
+    return found
+
+
+@dataclass(frozen=True)
+class Week:
+    """One row of a schedule's week table: Monday to Sunday."""
+
+    number: int
+    monday: dt.date
+    entries: list[ScheduleEntry]
+    current: bool
+
+    @property
+    def sunday(self) -> dt.date:
+        return self.monday + dt.timedelta(days=6)
+
+
+def weeks(cycle: Cycle, entries: Sequence[ScheduleEntry], today: dt.date) -> list[Week]:
+    """The week table: one row per Monday-based week from the week of the
+    cycle's start to the week of its release, each with the entries that
+    fall in it (an entry spanning weeks is in each), week 1 first."""
+    first = cycle.starts_on - dt.timedelta(days=cycle.starts_on.weekday())
+    last = cycle.releases_on - dt.timedelta(days=cycle.releases_on.weekday())
+    table: list[Week] = []
+    monday = first
+    while monday <= last:
+        sunday = monday + dt.timedelta(days=6)
+        table.append(
+            Week(
+                number=len(table) + 1,
+                monday=monday,
+                entries=[
+                    entry
+                    for entry in entries
+                    if entry.starts_on <= sunday and (entry.ends_on or entry.starts_on) >= monday
+                ],
+                current=monday <= today <= sunday,
+            )
+        )
+        monday += dt.timedelta(days=7)
+    return table
 
 
 # Writing
@@ -295,12 +440,8 @@ def add_entry(session: Session, *, actor: Actor, cycle: Cycle, data: EntryIn) ->
     )
     if (count or 0) >= MAX_ENTRIES:
         raise InvalidInput(f"A cycle's schedule holds at most {MAX_ENTRIES} entries.")
-    if data.kind != "event" and entry_of(session, cycle.id, data.kind, data.number) is not None:
-        number = "" if data.number is None else f" {data.number}"
-        raise Conflict(
-            f"Cycle {cycle.name} already has a {data.kind.replace('_', ' ')}{number}.",
-            details={"field": "kind"},
-        )
+    _check_within(cycle, data)
+    _check_unique(session, cycle, data, entry_id=None)
     entry = ScheduleEntry(
         cycle_id=cycle.id,
         **data.model_dump(exclude={"name"}),
@@ -312,6 +453,141 @@ def add_entry(session: Session, *, actor: Actor, cycle: Cycle, data: EntryIn) ->
         for series in list_series(session, cycle.id):
             _add_series_milestone(session, series, entry, tag=None)
     return entry
+
+
+def _check_within(cycle: Cycle, data: EntryIn) -> None:
+    # The schedule is the cycle's: its week table runs from start to release.
+    if data.starts_on < cycle.starts_on or (data.ends_on or data.starts_on) > cycle.releases_on:
+        raise InvalidInput.field(
+            "starts_on",
+            f"must fall within the cycle, {cycle.starts_on} to {cycle.releases_on}",
+        )
+
+
+def _check_unique(session: Session, cycle: Cycle, data: EntryIn, *, entry_id: int | None) -> None:
+    if data.kind == "event":
+        return
+    other = entry_of(session, cycle.id, data.kind, data.number)
+    if other is not None and other.id != entry_id:
+        number = "" if data.number is None else f" {data.number}"
+        raise Conflict(
+            f"Cycle {cycle.name} already has a {data.kind.replace('_', ' ')}{number}.",
+            details={"field": "kind"},
+        )
+
+
+def update_cycle(session: Session, *, actor: Actor, cycle: Cycle, data: CycleChange) -> Cycle:
+    """Change a cycle's title, description or dates; its schedule must still
+    fall between the new dates."""
+    require_manager(session, actor, cycle, "change it")
+    starts_on = data.starts_on or cycle.starts_on
+    releases_on = data.releases_on or cycle.releases_on
+    try:
+        _check_span(starts_on, releases_on)
+    except ValueError as error:
+        raise InvalidInput.field("releases_on", str(error)) from None
+    outside = [
+        entry.name
+        for entry in schedule(session, cycle.id)
+        if entry.starts_on < starts_on or (entry.ends_on or entry.starts_on) > releases_on
+    ]
+    if outside:
+        raise InvalidInput.field(
+            "starts_on" if data.starts_on else "releases_on",
+            f"the schedule's {', '.join(outside)} would fall outside {starts_on} to "
+            f"{releases_on}; move those entries first",
+        )
+    for field_name in data.model_fields_set & {"title", "description"}:
+        setattr(cycle, field_name, getattr(data, field_name))
+    cycle.starts_on, cycle.releases_on = starts_on, releases_on
+    session.flush()
+    return cycle
+
+
+def delete_cycle(session: Session, *, actor: Actor, cycle: Cycle) -> None:
+    """Delete a cycle that nothing hangs off yet: no series, no freeze exception."""
+    require_superuser(actor)
+    if session.scalar(select(Series.id).where(Series.cycle_id == cycle.id).limit(1)):
+        raise Conflict(
+            f"Projects take part in cycle {cycle.name}; remove their series first.",
+            details={"resource": "series"},
+        )
+    if session.scalar(
+        select(FreezeException.id).where(FreezeException.cycle_id == cycle.id).limit(1)
+    ):
+        raise Conflict(
+            f"Cycle {cycle.name} has freeze exception requests; it cannot be deleted.",
+            details={"resource": "freeze_exception"},
+        )
+    session.delete(cycle)
+    session.flush()
+
+
+def update_entry(
+    session: Session, *, actor: Actor, cycle: Cycle, entry: ScheduleEntry, data: EntryIn
+) -> ScheduleEntry:
+    """Replace an entry's fields (not its kind). Renaming a milestone renames
+    the tracker milestones that stand for it on every series."""
+    require_manager(session, actor, cycle, "change its schedule")
+    if data.kind != entry.kind:
+        raise InvalidInput.field(
+            "kind", f"an entry keeps its kind ({entry.kind}); delete it and add another"
+        )
+    _check_within(cycle, data)
+    _check_unique(session, cycle, data, entry_id=entry.id)
+    name = data.name or default_name(cycle, data)
+    if entry.kind == MILESTONE and name != entry.name:
+        _rename_milestones(session, entry, name)
+    entry.number = data.number
+    entry.name = name
+    entry.starts_on = data.starts_on
+    entry.ends_on = data.ends_on
+    entry.description = data.description
+    session.flush()
+    return entry
+
+
+def _rename_milestones(session: Session, entry: ScheduleEntry, name: str) -> None:
+    milestone_ids = tracker_milestones(session, [entry.id])[entry.id]
+    linked = list(session.scalars(select(Milestone).where(Milestone.id.in_(milestone_ids))))
+    taken = session.scalar(
+        select(Milestone.branch_id)
+        .where(
+            Milestone.branch_id.in_([m.branch_id for m in linked]),
+            Milestone.name == name,
+            Milestone.id.not_in(milestone_ids),
+        )
+        .limit(1)
+    )
+    if taken is not None:
+        raise Conflict(
+            f"Branch {taken} already has a milestone named {name!r}.", details={"field": "name"}
+        )
+    for milestone in linked:
+        milestone.name = name
+
+
+def delete_entry(session: Session, *, actor: Actor, cycle: Cycle, entry: ScheduleEntry) -> None:
+    """Delete an entry. A milestone goes with its tracker milestones, so it
+    is refused while tasks are targeted to it."""
+    require_manager(session, actor, cycle, "change its schedule")
+    milestone_ids = tracker_milestones(session, [entry.id])[entry.id]
+    _refuse_targeted(session, milestone_ids, f"milestone {entry.name}")
+    session.execute(delete(SeriesMilestone).where(SeriesMilestone.entry_id == entry.id))
+    session.execute(delete(Milestone).where(Milestone.id.in_(milestone_ids)))
+    session.delete(entry)
+    session.flush()
+
+
+def _refuse_targeted(session: Session, milestone_ids: Sequence[int], what: str) -> None:
+    # No count: some of the tasks may be in stories the actor may not see.
+    if milestone_ids and session.scalar(
+        select(Task.id).where(Task.milestone_id.in_(milestone_ids)).limit(1)
+    ):
+        raise Conflict(
+            f"Tasks are targeted to {what}; target them elsewhere first.",
+            details={"resource": "task"},
+        )
 
 
 def join(session: Session, *, actor: Actor, cycle: Cycle, data: SeriesIn) -> Series:
@@ -344,6 +620,25 @@ def join(session: Session, *, actor: Actor, cycle: Cycle, data: SeriesIn) -> Ser
     return series
 
 
+def join_project(
+    session: Session, *, actor: Actor, cycle: Cycle, project: str, branch: str = "master"
+) -> Series:
+    """`join` naming the project (id or name) and its branch by name, as the
+    pages and the command line do."""
+    found = get_project(session, ref=project)
+    branch_id = session.scalar(
+        select(Branch.id).where(Branch.project_id == found.id, Branch.name == branch)
+    )
+    if branch_id is None:
+        raise InvalidInput.field("branch", f"project {found.name} has no branch {branch!r}")
+    return join(
+        session,
+        actor=actor,
+        cycle=cycle,
+        data=SeriesIn(project_id=found.id, branch_id=branch_id),
+    )
+
+
 def _add_series_milestone(
     session: Session, series: Series, entry: ScheduleEntry, *, tag: str | None
 ) -> None:
@@ -368,4 +663,45 @@ def _add_series_milestone(
     session.add(
         SeriesMilestone(series_id=series.id, entry_id=entry.id, milestone_id=milestone.id, tag=tag)
     )
+    session.flush()
+
+
+def update_series(
+    session: Session, *, actor: Actor, cycle: Cycle, series: Series, data: SeriesChange
+) -> Series:
+    """Set a series' stable branch, release tag, milestone tags or support
+    override; only the fields sent change."""
+    require_manager(session, actor, cycle, "change its series")
+    sent = data.model_fields_set
+    if "stable_branch_id" in sent and data.stable_branch_id is not None:
+        branch = session.get(Branch, data.stable_branch_id)
+        if branch is None or branch.project_id != series.project_id:
+            raise InvalidInput.field(
+                "stable_branch_id",
+                f"project {series.project_id} has no branch {data.stable_branch_id}",
+            )
+    for field_name in sent & {"stable_branch_id", "release_tag", "support_override"}:
+        setattr(series, field_name, getattr(data, field_name))
+    if data.tags:
+        rows = {row.entry_id: row for row in series_milestones(session, [series.id])[series.id]}
+        unknown = sorted(set(data.tags) - set(rows))
+        if unknown:
+            raise InvalidInput.field(
+                "tags", f"cycle {cycle.name} has no milestone entry {unknown[0]}"
+            )
+        for entry_id, tag in data.tags.items():
+            rows[entry_id].tag = tag
+    session.flush()
+    return series
+
+
+def leave(session: Session, *, actor: Actor, cycle: Cycle, series: Series) -> None:
+    """Take a project out of a cycle, with the tracker milestones of its
+    series; refused while tasks are targeted to them."""
+    require_manager(session, actor, cycle, "change its series")
+    milestone_ids = [row.milestone_id for row in series_milestones(session, [series.id])[series.id]]
+    _refuse_targeted(session, milestone_ids, f"the milestones of series {series.id}")
+    session.execute(delete(SeriesMilestone).where(SeriesMilestone.series_id == series.id))
+    session.execute(delete(Milestone).where(Milestone.id.in_(milestone_ids)))
+    session.delete(series)
     session.flush()

@@ -1,5 +1,7 @@
-"""Release cycles over JSON."""
+"""Release cycles over JSON: cycles and their schedules, series, release
+managers and the iCalendar feed; stable support; targeting, milestone status
+and weekly reports."""
 
-from storyline.releases.api import reports, targeting
+from storyline.releases.api import cycles, reports, support, targeting
 
-ROUTERS = (targeting.router, reports.router)
+ROUTERS = (cycles.router, support.router, targeting.router, reports.router)

@@ -1,6 +1,7 @@
-"""The pages of release cycles, and their panel on the story page."""
+"""The release cycle pages (cycles, schedules, stable support, milestones,
+weekly reports), and their panel on the story page."""
 
-from storyline.releases.pages import milestones, reports
+from storyline.releases.pages import cycles, milestones, reports
 
-ROUTERS = (milestones.router, reports.router)
+ROUTERS = (cycles.router, milestones.router, reports.router)
 PANELS = milestones.PANELS

@@ -1,0 +1,220 @@
+"""The release manager's routine at the command line: `storyline cycles ...`.
+
+The commands work on the configured database directly, like `storyline
+admin`. Reading needs no account; a change is made as a named user
+(`--as EMAIL`, or STORYLINE_AS), whose rights the services check as they do
+for the API: superusers open cycles, a cycle's release managers change it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from storyline.bootstrap import build
+from storyline.config import Settings
+from storyline.kernel.access import Actor
+
+console = Console()
+cycles_app = typer.Typer(help="Release cycles and their schedules.", no_args_is_help=True)
+
+AsUser = Annotated[
+    str,
+    typer.Option(
+        "--as",
+        envvar="STORYLINE_AS",
+        help="Email of the user making the change.",
+        show_default=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the release commands (`storyline cycles ...`) to the command line."""
+    app.add_typer(cycles_app, name="cycles")
+
+
+@contextmanager
+def _database(*, write: bool) -> Iterator[Session]:
+    from storyline.kernel import migrate
+
+    container = build(Settings.from_env())
+    try:
+        migrate.upgrade(container.db.engine)
+        with container.db.write() if write else container.db.read() as session:
+            yield session
+    finally:
+        container.db.dispose()
+
+
+def _as(session: Session, email: str) -> Actor:
+    from storyline.accounts import users
+
+    user = users.get_user_by_email(session, email=email)
+    return Actor(user_id=user.id, is_superuser=user.is_superuser, can_write=True)
+
+
+def _change(email: str, change: Callable[[Session, Actor], str]) -> None:
+    with _database(write=True) as session:
+        message = change(session, _as(session, email))
+    console.print(message)
+
+
+@cycles_app.command("list")
+def list_cycles() -> None:
+    """The cycles, oldest first."""
+    from storyline.releases import cycles
+
+    table = Table("name", "title", "starts", "releases", "entries", "projects")
+    with _database(write=False) as session:
+        for cycle in cycles.list_cycles(session):
+            table.add_row(
+                cycle.name,
+                cycle.title or "",
+                cycle.starts_on.isoformat(),
+                cycle.releases_on.isoformat(),
+                str(len(cycles.schedule(session, cycle.id))),
+                str(len(cycles.list_series(session, cycle.id))),
+            )
+    console.print(table)
+
+
+@cycles_app.command("open")
+def open_cycle(
+    name: Annotated[str, typer.Argument(help="Short name: icehouse, 2026.1.")],
+    starts: Annotated[dt.datetime, typer.Option("--starts", formats=["%Y-%m-%d"])],
+    releases: Annotated[dt.datetime, typer.Option("--releases", formats=["%Y-%m-%d"])],
+    as_user: AsUser,
+    title: Annotated[str | None, typer.Option(help="A longer title.")] = None,
+) -> None:
+    """Open a cycle after the others (superusers); you become its release manager."""
+    from storyline.kernel.validation import validate
+    from storyline.releases import cycles
+
+    def change(session: Session, actor: Actor) -> str:
+        data = validate(
+            cycles.CycleIn,
+            {
+                "name": name,
+                "title": title,
+                "starts_on": starts.date(),
+                "releases_on": releases.date(),
+            },
+        )
+        cycle = cycles.create_cycle(session, actor=actor, data=data)
+        return f"Opened cycle {cycle.name} ({cycle.id}): {cycle.starts_on} to {cycle.releases_on}."
+
+    _change(as_user, change)
+
+
+@cycles_app.command("add")
+def add_entry(
+    cycle: Annotated[str, typer.Argument(help="The cycle's name or id.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="milestone, feature_freeze, string_freeze, "
+            "dependency_freeze, rc, final_release or event."
+        ),
+    ],
+    on: Annotated[dt.datetime, typer.Option("--on", formats=["%Y-%m-%d"])],
+    as_user: AsUser,
+    number: Annotated[int | None, typer.Option(help="Milestone or RC number.")] = None,
+    until: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day, for spans.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Shown name (default from the kind).")] = None,
+) -> None:
+    """Add an entry to a cycle's schedule (release managers)."""
+    from storyline.kernel.validation import validate
+    from storyline.releases import cycles
+
+    def change(session: Session, actor: Actor) -> str:
+        found = cycles.get_cycle(session, cycle)
+        data = validate(
+            cycles.EntryIn,
+            {"kind": kind, "number": number, "name": name, "starts_on": on.date(),
+             "ends_on": until.date() if until else None},
+        )  # fmt: skip
+        entry = cycles.add_entry(session, actor=actor, cycle=found, data=data)
+        return f"Added {entry.name} ({entry.id}) on {entry.starts_on} to {found.name}."
+
+    _change(as_user, change)
+
+
+@cycles_app.command("join")
+def join(
+    cycle: Annotated[str, typer.Argument(help="The cycle's name or id.")],
+    project: Annotated[str, typer.Argument(help="The project's name or id.")],
+    as_user: AsUser,
+    branch: Annotated[str, typer.Option(help="The branch the cycle develops on.")] = "master",
+) -> None:
+    """Add a project to a cycle (release managers): its milestones appear on the branch."""
+    from storyline.releases import cycles
+
+    def change(session: Session, actor: Actor) -> str:
+        found = cycles.get_cycle(session, cycle)
+        series = cycles.join_project(
+            session, actor=actor, cycle=found, project=project, branch=branch
+        )
+        return f"Project {project} takes part in {found.name} on {branch} (series {series.id})."
+
+    _change(as_user, change)
+
+
+@cycles_app.command("schedule")
+def schedule(
+    cycle: Annotated[str, typer.Argument(help="The cycle's name or id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    today: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Mark this day's week (default: today, UTC)."),
+    ] = None,
+) -> None:
+    """The cycle's week-by-week table, the current week marked."""
+    from storyline.releases import cycles
+
+    day = today.date() if today else dt.datetime.now(dt.UTC).date()
+    with _database(write=False) as session:
+        found = cycles.get_cycle(session, cycle)
+        weeks = cycles.weeks(found, cycles.schedule(session, found.id), day)
+        rows: list[dict[str, Any]] = [
+            {
+                "week": week.number,
+                "monday": week.monday.isoformat(),
+                "current": week.current,
+                "entries": [
+                    {
+                        "kind": e.kind,
+                        "number": e.number,
+                        "name": e.name,
+                        "starts_on": e.starts_on.isoformat(),
+                        "ends_on": e.ends_on.isoformat() if e.ends_on else None,
+                    }
+                    for e in week.entries
+                ],
+            }
+            for week in weeks
+        ]
+        name = found.name
+    if as_json:
+        print(json.dumps({"cycle": name, "weeks": rows}, indent=2))
+        return
+    table = Table("", "week", "monday", "what happens", title=f"{name} schedule")
+    for row in rows:
+        table.add_row(
+            "▶" if row["current"] else "",
+            str(row["week"]),
+            row["monday"],
+            "; ".join(f"{e['name']} ({e['starts_on']})" for e in row["entries"]),
+            style="bold" if row["current"] else None,
+        )
+    console.print(table)
