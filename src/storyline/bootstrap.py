@@ -2,8 +2,9 @@
 
 The server, the worker and the CLI all build from here, once per process:
 the database (whose write units of work hand timeline events to the
-notifications' fan-out), the OpenID Connect client, the mailer and the
-webhook sender. Nothing else constructs them.
+notifications' fan-out and run every subsystem's write checks), the OpenID
+Connect client, the mailer and the webhook sender. Nothing else constructs
+them.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from storyline import subsystems
 from storyline.accounts.oidc import OidcClient
 from storyline.accounts.web_sessions import server_secret
 from storyline.config import Settings
+from storyline.kernel.checks import WriteChecks
 from storyline.kernel.db import Database, make_engine
 from storyline.notifications import fanout
 from storyline.notifications.mailer import Mailer
@@ -36,8 +39,17 @@ class Container:
         return server_secret(self.settings)
 
 
+def write_checks() -> WriteChecks:
+    """Every subsystem's rules on other subsystems' writes, from its
+    optional `checks` module (`storyline.kernel.checks`)."""
+    modules = subsystems.parts("checks")
+    return WriteChecks(tasks=tuple(c for m in modules for c in getattr(m, "TASK_CHECKS", ())))
+
+
 def build(settings: Settings) -> Container:
-    database = Database(make_engine(settings), event_listeners=[fanout.on_event])
+    database = Database(
+        make_engine(settings), event_listeners=[fanout.on_event], write_checks=write_checks()
+    )
     return Container(
         settings=settings,
         db=database,
