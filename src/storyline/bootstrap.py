@@ -21,6 +21,7 @@ from storyline.kernel.db import Database, make_engine
 from storyline.notifications import fanout
 from storyline.notifications.mailer import Mailer
 from storyline.notifications.webhook_sender import WebhookSender
+from storyline.notifications.worker import Job
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Container:
     oidc: OidcClient
     mailer: Mailer
     webhooks: WebhookSender
+    # The subsystems' periodic jobs, which the worker runs on every pass.
+    jobs: tuple[Job, ...] = ()
 
     @cached_property
     def web_secret(self) -> str:
@@ -46,6 +49,11 @@ def write_checks() -> WriteChecks:
     return WriteChecks(tasks=tuple(c for m in modules for c in getattr(m, "TASK_CHECKS", ())))
 
 
+def periodic_jobs() -> tuple[Job, ...]:
+    """Every subsystem's periodic jobs, from its optional `jobs` module (`JOBS`)."""
+    return tuple(job for m in subsystems.parts("jobs") for job in getattr(m, "JOBS", ()))
+
+
 def build(settings: Settings) -> Container:
     database = Database(
         make_engine(settings), event_listeners=[fanout.on_event], write_checks=write_checks()
@@ -56,4 +64,5 @@ def build(settings: Settings) -> Container:
         oidc=OidcClient(settings),
         mailer=Mailer(settings),
         webhooks=WebhookSender(settings),
+        jobs=periodic_jobs(),
     )

@@ -10,13 +10,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from storyline.accounts.models import AuditEvent
 from storyline.bootstrap import Container
+from storyline.cli.main import app as cli_app
+from storyline.config import Settings
 from storyline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from storyline.kernel.access import Actor
 from storyline.kernel.models import Event, Subscription
 from storyline.kernel.paging import PageRequest
+from storyline.notifications.worker import Worker
 from storyline.releases import cycles, exceptions, leads
 from storyline.releases.exceptions import CommentIn, DecisionIn, ExceptionFilter, ExceptionIn
 from storyline.releases.models import DEFERRED, DENIED, GRANTED, MERGED
@@ -411,3 +415,47 @@ def test_the_string_freeze_holds_flagged_stories_bugs_included(
         client.delete(f"/v1/stories/{bug['id']}/translatable", headers=w.dev.headers).status_code
         == 200
     )
+
+
+def _expired_grant(container: Container, factory: Factory, client: TestClient) -> World:
+    w = _world(factory, container, freeze_on=TODAY - 10 * DAY)
+    _task(client, w, w.dev, w.feature["id"])
+    exception_id = _request(container, w)
+    _decide(
+        container, w, exception_id, decision="grant", deadline=TODAY - DAY, today=TODAY - 3 * DAY
+    )
+    return w
+
+
+def test_the_worker_defers_exceptions_past_their_deadline(
+    container: Container, factory: Factory, client: TestClient
+) -> None:
+    w = _expired_grant(container, factory, client)
+    Worker(container).run_once()
+    listed = client.get(
+        "/v1/freeze_exceptions", params={"cycle_id": w.cycle_id}, headers=w.dev.headers
+    ).json()
+    assert [(e["state"], e["deferred_to_cycle_id"]) for e in listed] == [(DEFERRED, w.next_id)]
+
+
+def test_the_command_line_lists_and_expires(
+    container: Container, factory: Factory, client: TestClient, settings: Settings
+) -> None:
+    w = _expired_grant(container, factory, client)
+    env = {"STORYLINE_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+    with container.db.read() as session:
+        name = cycles.get_cycle(session, w.cycle_id).name
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli_app, list(args), env=env)
+        assert result.exit_code == 0, (result.output, result.exception)
+        return result.output
+
+    assert "granted" in run("exceptions", "list", name)
+    assert "Deferred 0 exceptions" in run(
+        "exceptions", "expire", "--today", (TODAY - DAY).isoformat()
+    )
+    assert "Deferred 1 exception;" in run("exceptions", "expire")
+    listed = run("exceptions", "list", name, "--state", "deferred")
+    assert "deferred" in listed
+    assert "1 request." in listed

@@ -295,26 +295,25 @@ def covering(
     )
 
 
-def unfinished_tasks(
-    session: Session, exception: FreezeException, *, besides: int | None = None
-) -> list[Task]:
-    """The story's tasks for the project, targeted to the cycle, that are not
-    merged yet (nor invalid), leaving out task `besides`."""
-    stmt = (
-        select(Task)
-        .join(SeriesMilestone, SeriesMilestone.milestone_id == Task.milestone_id)
-        .join(Series, Series.id == SeriesMilestone.series_id)
-        .where(
-            Task.story_id == exception.story_id,
-            Task.project_id == exception.project_id,
-            Series.cycle_id == exception.cycle_id,
-            Task.status.not_in(DONE_STATUSES),
+def targeted_tasks(session: Session, exception: FreezeException) -> list[Task]:
+    """The story's tasks for the project that are targeted to the cycle."""
+    return list(
+        session.scalars(
+            select(Task)
+            .join(SeriesMilestone, SeriesMilestone.milestone_id == Task.milestone_id)
+            .join(Series, Series.id == SeriesMilestone.series_id)
+            .where(
+                Task.story_id == exception.story_id,
+                Task.project_id == exception.project_id,
+                Series.cycle_id == exception.cycle_id,
+            )
+            .order_by(Task.id)
         )
-        .order_by(Task.id)
     )
-    if besides is not None:
-        stmt = stmt.where(Task.id != besides)
-    return list(session.scalars(stmt))
+
+
+def _unfinished(tasks: Sequence[Task], *, besides: int | None = None) -> list[Task]:
+    return [t for t in tasks if t.status not in DONE_STATUSES and t.id != besides]
 
 
 # Writing
@@ -548,7 +547,7 @@ def _cycle_name(session: Session, cycle_id: int) -> str:
 def note_merge(session: Session, exception: FreezeException, *, task_id: int | None) -> None:
     """A task under a granted exception is being merged: when it is the last
     of the story's tasks for that project and cycle, the exception is done."""
-    if not unfinished_tasks(session, exception, besides=task_id):
+    if not _unfinished(targeted_tasks(session, exception), besides=task_id):
         exception.state = MERGED
         session.flush()
 
@@ -564,7 +563,8 @@ class Expired:
 
 def expire(session: Session, *, today: dt.date | None = None) -> Expired:
     """Settle granted exceptions whose deadline passed (the deadline day
-    itself is still allowed): merged ones are done; the others are deferred
+    itself is still allowed): those whose tasks in the cycle all merged are
+    done; the others (untargeted ones included) are deferred
     to the next cycle, their unfinished tasks retargeted to that cycle's
     first milestone for the project (or left untargeted when the project has
     no series there), with an event on the story."""
@@ -579,8 +579,9 @@ def expire(session: Session, *, today: dt.date | None = None) -> Expired:
     )
     result = Expired(deferred=[], merged=[])
     for exception in due:
-        unfinished = unfinished_tasks(session, exception)
-        if not unfinished:
+        targeted = targeted_tasks(session, exception)
+        unfinished = _unfinished(targeted)
+        if targeted and not unfinished:
             exception.state = MERGED
             result.merged.append(exception.id)
             continue
