@@ -316,6 +316,49 @@ def _unfinished(tasks: Sequence[Task], *, besides: int | None = None) -> list[Ta
     return [t for t in tasks if t.status not in DONE_STATUSES and t.id != besides]
 
 
+def cycle_projects(session: Session, cycle_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the projects taking part in the cycle, by name: the
+    project filter of the cycle's requests."""
+    rows = session.execute(
+        select(Project.id, Project.name)
+        .join(Series, Series.project_id == Project.id)
+        .where(Series.cycle_id == cycle_id)
+        .order_by(Project.name)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestChoices:
+    """What the request form offers for a story: the projects of its tasks
+    and the cycles, with the one under development first chosen."""
+
+    story: Story
+    projects: list[tuple[int, str]]
+    cycles: list[Cycle]
+    current_id: int | None
+    translatable: bool
+
+
+def request_choices(
+    session: Session, *, actor: Actor, story_id: int, today: dt.date | None = None
+) -> RequestChoices:
+    story = get_story(session, actor=actor, story_id=story_id)
+    projects = session.execute(
+        select(Project.id, Project.name)
+        .where(Project.id.in_(select(Task.project_id).where(Task.story_id == story.id)))
+        .order_by(Project.name)
+    )
+    current = cycles.current_cycle(session, _today(today))
+    return RequestChoices(
+        story=story,
+        projects=[(row[0], row[1]) for row in projects],
+        cycles=cycles.list_cycles(session),
+        current_id=None if current is None else current.id,
+        translatable=session.get(TranslatableChange, story.id) is not None,
+    )
+
+
 # Writing
 
 
