@@ -26,6 +26,7 @@ from storyline.releases.exceptions import CommentIn, DecisionIn, ExceptionFilter
 from storyline.releases.models import DEFERRED, DENIED, GRANTED, MERGED
 from storyline.tracker.models import Task
 from tests.factories import Factory, TestUser
+from tests.web.signin import HTML, new_browser
 
 TODAY = dt.datetime.now(dt.UTC).date()
 DAY = dt.timedelta(days=1)
@@ -459,3 +460,41 @@ def test_the_command_line_lists_and_expires(
     listed = run("exceptions", "list", name, "--state", "deferred")
     assert "deferred" in listed
     assert "1 request." in listed
+
+
+def test_the_pages_list_and_decide_through_the_gate(
+    container: Container, factory: Factory, client: TestClient
+) -> None:
+    w = _world(factory, container, freeze_on=TODAY)
+    secret = factory.story(w.dev, "Embargoed", is_bug=False, private=True, users=[w.lead.id])
+    _task(client, w, w.dev, secret["id"])
+    _task(client, w, w.dev, w.feature["id"])
+    shown = _request(container, w)
+    hidden = _request(container, w, story_id=secret["id"])
+    with container.db.read() as session:
+        name = cycles.get_cycle(session, w.cycle_id).name
+    outsider = new_browser(container, factory.user())
+    listing = outsider.get(f"/cycles/{name}/exceptions", headers=HTML)
+    assert listing.status_code == 200
+    assert f'data-exception-id="{shown}"' in listing.text
+    assert f'data-exception-id="{hidden}"' not in listing.text
+    assert outsider.get(f"/exceptions/{hidden}", headers=HTML).status_code == 404
+
+    lead = new_browser(container, w.lead)
+    page = f"/exceptions/{shown}"
+    assert "Record the decision" in lead.get(page, headers=HTML).text
+    refused = lead.post(
+        f"{page}/decision", {"decision": "grant", "reason": "ok", "deadline": ""}, page=page
+    )
+    assert refused.status_code == 400
+    assert "deadline is required" in refused.text
+    granted = lead.post(
+        f"{page}/decision",
+        {"decision": "grant", "reason": "ok", "deadline": (TODAY + DAY).isoformat()},
+        page=page,
+    )
+    assert granted.status_code == 303
+    assert _state(container, shown) == (GRANTED, None)
+    # Someone who may not decide gets the form refused, not a decision.
+    assert "Record the decision" not in outsider.get(page, headers=HTML).text
+    assert outsider.post(f"/exceptions/{hidden}/decision", {}, page=page).status_code == 404
