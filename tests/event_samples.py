@@ -82,6 +82,13 @@ def samples(w: World) -> list[Sample]:
         "target_story_id": w.other_story_id,
         "other_story_id": w.other_story_id,
     }
+    ffe = {
+        "exception_id": 1,
+        "freeze": "feature",
+        "cycle_name": "icehouse",
+        "project_id": w.project_id,
+        "project_name": "openstack/nova",
+    }
     item = {"item_id": w.other_story_id, "item_type": "story", "item_title": w.other_story_title}
     return [
         Sample(
@@ -175,6 +182,38 @@ def samples(w: World) -> list[Sample]:
             ev.STORY_LINK_REMOVED,
             p.StoryLinkChanged(**link),
             f"unlinked story {w.other_story_id} “{w.other_story_title}” (blocks)",
+            **on_story,
+        ),
+        Sample(
+            ev.FREEZE_EXCEPTION_REQUESTED,
+            p.FreezeException(**ffe),
+            "requested the feature freeze exception for openstack/nova in icehouse",
+            **on_story,
+        ),
+        Sample(
+            ev.FREEZE_EXCEPTION_WITHDRAWN,
+            p.FreezeException(**ffe),
+            "withdrew the request for the feature freeze exception for openstack/nova",
+            **on_story,
+        ),
+        Sample(
+            ev.FREEZE_EXCEPTION_COMMENTED,
+            p.FreezeExceptionCommented(**ffe, advice="grant"),
+            "advised to grant the feature freeze exception",
+            **on_story,
+        ),
+        Sample(
+            ev.FREEZE_EXCEPTION_DECIDED,
+            p.FreezeExceptionDecided(
+                **ffe, decision="granted", reason="Small", deadline="2014-03-20", deferred_to=None
+            ),
+            "granted the feature freeze exception for openstack/nova in icehouse, to merge by",
+            **on_story,
+        ),
+        Sample(
+            ev.FREEZE_EXCEPTION_DEFERRED,
+            p.FreezeExceptionDeferred(**ffe, deferred_to="juno"),
+            "deferred the feature to juno",
             **on_story,
         ),
         Sample(

@@ -40,6 +40,11 @@ def test_storyboard_names_are_the_twenty_two_storyboard_had() -> None:
         ev.COMMENT_EDITED,
         ev.STORY_LINK_ADDED,
         ev.STORY_LINK_REMOVED,
+        ev.FREEZE_EXCEPTION_REQUESTED,
+        ev.FREEZE_EXCEPTION_WITHDRAWN,
+        ev.FREEZE_EXCEPTION_COMMENTED,
+        ev.FREEZE_EXCEPTION_DECIDED,
+        ev.FREEZE_EXCEPTION_DEFERRED,
     }
 
 

@@ -31,6 +31,9 @@ TOKEN_CREATED: Final = "token_created"
 TOKEN_REVOKED: Final = "token_revoked"
 TOKEN_USED: Final = "token_used"
 INVITATION_CREATED: Final = "invitation_created"
+# Release management decisions an administrator may need to trace.
+FREEZE_EXCEPTION_DECIDED: Final = "freeze_exception_decided"
+PROJECT_LEADS_CHANGED: Final = "project_leads_changed"
 
 ALL: Final = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

@@ -50,6 +50,12 @@ STORY_PRIVACY_CHANGED: Final = "story_privacy_changed"
 COMMENT_EDITED: Final = "comment_edited"
 STORY_LINK_ADDED: Final = "story_link_added"
 STORY_LINK_REMOVED: Final = "story_link_removed"
+# Release cycles: freeze exception requests and their decisions.
+FREEZE_EXCEPTION_REQUESTED: Final = "freeze_exception_requested"
+FREEZE_EXCEPTION_WITHDRAWN: Final = "freeze_exception_withdrawn"
+FREEZE_EXCEPTION_COMMENTED: Final = "freeze_exception_commented"
+FREEZE_EXCEPTION_DECIDED: Final = "freeze_exception_decided"
+FREEZE_EXCEPTION_DEFERRED: Final = "freeze_exception_deferred"
 
 # What an event is about: the object whose timeline it is on, whose
 # subscribers hear of it, and which an email about it is threaded under.
@@ -203,6 +209,51 @@ REGISTRY: Final[Mapping[str, EventType[Any]]] = dict(
             s.story_link_removed,
             "unlinked another story",
             "Story unlinked",
+            storyboard=False,
+        ),
+        _entry(
+            FREEZE_EXCEPTION_REQUESTED,
+            STORY,
+            p.FreezeException,
+            s.freeze_exception_requested,
+            "requested a freeze exception",
+            "Freeze exception requested",
+            storyboard=False,
+        ),
+        _entry(
+            FREEZE_EXCEPTION_WITHDRAWN,
+            STORY,
+            p.FreezeException,
+            s.freeze_exception_withdrawn,
+            "withdrew a freeze exception request",
+            "Freeze exception withdrawn",
+            storyboard=False,
+        ),
+        _entry(
+            FREEZE_EXCEPTION_COMMENTED,
+            STORY,
+            p.FreezeExceptionCommented,
+            s.freeze_exception_commented,
+            "commented on a freeze exception request",
+            "Freeze exception advice",
+            storyboard=False,
+        ),
+        _entry(
+            FREEZE_EXCEPTION_DECIDED,
+            STORY,
+            p.FreezeExceptionDecided,
+            s.freeze_exception_decided,
+            "decided a freeze exception request",
+            "Freeze exception decided",
+            storyboard=False,
+        ),
+        _entry(
+            FREEZE_EXCEPTION_DEFERRED,
+            STORY,
+            p.FreezeExceptionDeferred,
+            s.freeze_exception_deferred,
+            "deferred a feature to a later cycle",
+            "Feature deferred",
             storyboard=False,
         ),
         _entry(

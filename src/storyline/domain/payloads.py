@@ -449,3 +449,41 @@ def _lanes(info: Mapping[str, Any]) -> list[Any]:
 
 def _lane_id(lane: Any) -> bool:
     return isinstance(lane, dict) and isinstance(lane.get("list_id"), int)
+
+
+# Freeze exceptions (release cycles): on the story they are about. Names are
+# copied in, so that the sentence needs no lookup and stays true to the day.
+
+
+@dataclass(frozen=True, kw_only=True)
+class FreezeException(Payload):
+    exception_id: int
+    # "feature" or "string".
+    freeze: str
+    cycle_name: str
+    project_id: int
+    project_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FreezeExceptionCommented(FreezeException):
+    # "grant", "deny" or None for a comment that advises nothing.
+    advice: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FreezeExceptionDecided(FreezeException):
+    # "granted" or "denied".
+    decision: str
+    reason: str
+    # ISO date by which a granted exception must merge; None when denied.
+    deadline: str | None
+    # The cycle a denied request went to; None when granted or last.
+    deferred_to: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FreezeExceptionDeferred(FreezeException):
+    """A granted exception's deadline passed unmerged: the feature moved on."""
+
+    deferred_to: str | None

@@ -271,3 +271,38 @@ def board_lanes_changed(payload: p.BoardLanesChanged, names: Names) -> str:
     if after < before:
         return f"removed {before - after} lane{'s' if before - after != 1 else ''} from the board"
     return "rearranged the board's lanes"
+
+
+# Freeze exceptions
+
+
+def _exception(payload: p.FreezeException) -> str:
+    return (
+        f"the {payload.freeze} freeze exception for {payload.project_name} in {payload.cycle_name}"
+    )
+
+
+def freeze_exception_requested(payload: p.FreezeException, names: Names) -> str:
+    return f"requested {_exception(payload)}"
+
+
+def freeze_exception_withdrawn(payload: p.FreezeException, names: Names) -> str:
+    return f"withdrew the request for {_exception(payload)}"
+
+
+def freeze_exception_commented(payload: p.FreezeExceptionCommented, names: Names) -> str:
+    if payload.advice is None:
+        return f"commented on the request for {_exception(payload)}"
+    return f"advised to {payload.advice} {_exception(payload)}"
+
+
+def freeze_exception_decided(payload: p.FreezeExceptionDecided, names: Names) -> str:
+    if payload.decision == "granted":
+        return f"granted {_exception(payload)}, to merge by {payload.deadline}"
+    later = f"; deferred to {payload.deferred_to}" if payload.deferred_to else ""
+    return f"denied {_exception(payload)}{later}"
+
+
+def freeze_exception_deferred(payload: p.FreezeExceptionDeferred, names: Names) -> str:
+    to = f" to {payload.deferred_to}" if payload.deferred_to else " to a later cycle"
+    return f"deferred the feature{to}: {_exception(payload)} passed its deadline unmerged"

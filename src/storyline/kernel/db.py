@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storyline.config import Settings
 from storyline.errors import Conflict, ServiceUnavailable
+from storyline.kernel.checks import WRITE_CHECKS, WriteChecks
 
 T = TypeVar("T")
 
@@ -161,10 +162,16 @@ class Database:
     `event_listeners` are called with (session, event) for every timeline
     event a write records, in its transaction; the composition root passes
     the notifications' fan-out here, so that the kernel needs no import of it.
+    `write_checks` are the subsystems' rules on other subsystems' writes
+    (`storyline.kernel.checks`), run by the services before they apply one.
     """
 
     def __init__(
-        self, engine: Engine, *, event_listeners: Sequence[Callable[..., None]] = ()
+        self,
+        engine: Engine,
+        *,
+        event_listeners: Sequence[Callable[..., None]] = (),
+        write_checks: WriteChecks = WriteChecks(),
     ) -> None:
         self.engine = engine
         self._writers = SqliteWriters.for_engine(engine)
@@ -183,7 +190,7 @@ class Database:
             bind=engine.execution_options(storyline_write=True),
             expire_on_commit=False,
             autoflush=True,
-            info={EVENT_LISTENERS: tuple(event_listeners)},
+            info={EVENT_LISTENERS: tuple(event_listeners), WRITE_CHECKS: write_checks},
         )
 
     @property

@@ -258,7 +258,7 @@ def replace(
     field). The caller has checked that the author may (`require`)."""
     field = field or spec.field(role)
     wanted = check_users(session, user_ids, field)
-    if role == spec.owner and not wanted:
+    if role == spec.owner and spec.keeps_owner and not wanted:
         raise InvalidInput.field(field, f"a {spec.noun} needs at least one owner")
     added, removed = _set(session, spec, object_id, role, wanted)
     if (added or removed) and spec.event_type is not None:

@@ -162,6 +162,9 @@ class RoleSpec:
     fields: tuple[str, ...] = ("owners", "users")
     # How a person holds roles here without a grant of this kind.
     inherit: RoleInheritance | None = None
+    # False for roles nobody owns the object through (a project's leads):
+    # its holders may then all be removed.
+    keeps_owner: bool = True
 
     # Typed as columns: read as class attributes of a mixin, mypy would see
     # the Python value type (int), not the column.

@@ -1,6 +1,7 @@
 """The delivery loop: `storyline worker`, or a thread of `storyline serve` on SQLite.
 
-Each pass writes the digests that are due, then claims due outbox rows in
+Each pass writes the digests that are due and runs the other subsystems'
+periodic jobs (`Runtime.jobs`), then claims due outbox rows in
 small batches (a short write transaction), delivers each one outside any
 transaction, and records the outcome (another short transaction). See
 kernel/outbox.py for the guarantees. Every read and write goes through a
@@ -32,6 +33,13 @@ from storyline.notifications.webhook_sender import WebhookSender
 log = logging.getLogger(__name__)
 
 
+# A periodic job of another subsystem (the deadline of freeze exceptions):
+# a service run in a write unit of work of its own on every pass, given the
+# worker's time. The composition root collects them (`Runtime.jobs`), since
+# this subsystem cannot import the ones that come after it.
+Job = Callable[[Session, dt.datetime], object]
+
+
 class Runtime(Protocol):
     """What the worker needs from the composition root."""
 
@@ -43,6 +51,8 @@ class Runtime(Protocol):
     def mailer(self) -> Mailer: ...
     @property
     def webhooks(self) -> WebhookSender: ...
+    @property
+    def jobs(self) -> tuple[Job, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class Worker:
         self.db = runtime.db
         self.mailer = runtime.mailer
         self.webhooks = runtime.webhooks
+        self.jobs = runtime.jobs
         self.batch_size = batch_size
         self._clock = clock
         # Receiving host -> when this worker called it in the last minute.
@@ -79,6 +90,11 @@ class Worker:
         """Deliver everything that is due now; answers how many messages were handled."""
         with self.db.write() as session:
             fanout.enqueue_due_digests(session, now=self.now())
+        for job in self.jobs:
+            # Before delivery, so that the events a job records go out in
+            # this same pass.
+            with self.db.write() as session:
+                job(session, self.now())
         handled = 0
         for _ in range(max_batches):
             batch = self._claim()

@@ -316,6 +316,7 @@ PROJECT_GROUP_ROLES = RoleSpec(
     object_key="project_group_id",
     codenames={"lead_project": PROJECT_LEAD},
     fields=("leads",),
+    keeps_owner=False,
 )
 # A lead of a group leads each of its projects.
 PROJECT_ROLES = RoleSpec(
@@ -325,6 +326,7 @@ PROJECT_ROLES = RoleSpec(
     object_key="project_id",
     codenames={"lead_project": PROJECT_LEAD},
     fields=("leads",),
+    keeps_owner=False,
     inherit=RoleInheritance(
         parent=PROJECT_GROUP_ROLES,
         link=project_group_mapping.c,

@@ -28,6 +28,7 @@ from storyline.domain.statuses import TASK_PRIORITIES, TASK_STATUSES, story_stat
 from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel import timeline
 from storyline.kernel.access import Actor, get_story, require_user, story_visibility
+from storyline.kernel.checks import TaskWrite, check_task
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
@@ -291,18 +292,20 @@ def create_task(session: Session, *, actor: Actor, data: TaskIn) -> Task:
         milestone_id=data.milestone_id,
     )
     _check_assignee(session, data.assignee_id)
-    task = Task(
-        title=data.title,
-        story_id=story_id,
-        project_id=data.project_id,
-        status=data.status,
-        priority=data.priority,
-        assignee_id=data.assignee_id,
-        creator_id=user_id,
-        branch_id=branch_id,
-        milestone_id=data.milestone_id,
-        link=data.link,
-    )
+    fields = {
+        "title": data.title,
+        "story_id": story_id,
+        "project_id": data.project_id,
+        "status": data.status,
+        "priority": data.priority,
+        "assignee_id": data.assignee_id,
+        "branch_id": branch_id,
+        "milestone_id": data.milestone_id,
+        "link": data.link,
+    }
+    # Other subsystems' rules (a freeze) may refuse the task as it would be.
+    check_task(session, TaskWrite(author_id=user_id, task_id=None, old={}, new=fields))
+    task = Task(**fields, creator_id=user_id)
     session.add(task)
     session.flush()
     recount_story(session, story)
@@ -388,6 +391,7 @@ def update_task(
     changed = [name for name in old if new[name] != old[name]]
     if not changed:
         return task
+    check_task(session, TaskWrite(author_id=user_id, task_id=task.id, old=old, new=new))
     for name in changed:
         setattr(task, name, new[name])
     task.updated_at = utcnow()

@@ -1,7 +1,14 @@
 """Release cycles over JSON: cycles and their schedules, series, release
 managers and the iCalendar feed; stable support; targeting, milestone status
-and weekly reports."""
+and weekly reports; project leads and freeze exceptions."""
 
-from storyline.releases.api import cycles, reports, support, targeting
+from storyline.releases.api import cycles, exceptions, leads, reports, support, targeting
 
-ROUTERS = (cycles.router, support.router, targeting.router, reports.router)
+ROUTERS = (
+    cycles.router,
+    support.router,
+    targeting.router,
+    reports.router,
+    exceptions.router,
+    leads.router,
+)
