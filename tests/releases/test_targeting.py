@@ -21,9 +21,11 @@ from storyline.releases import cycles, targeting
 from storyline.releases.targeting import Scope
 from tests.factories import Factory, TestUser
 
-D = dt.date
-FIRST = D(2013, 12, 5)
-SECOND = D(2014, 1, 23)
+# The cycle is under way: milestone 1 is behind, milestone 2 and the feature
+# freeze (which the tracker's writes check against the real date) ahead.
+TODAY = dt.datetime.now(dt.UTC).date()
+FIRST = TODAY - dt.timedelta(days=30)
+SECOND = TODAY + dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,12 @@ def _world(factory: Factory, container: Container) -> World:
     admin = factory.admin()
     cycle_id = factory.cycle(
         admin,
-        starts_on=D(2013, 10, 17),
-        releases_on=D(2014, 4, 17),
+        starts_on=TODAY - dt.timedelta(days=90),
+        releases_on=TODAY + dt.timedelta(days=200),
         entries=(
             {"kind": "milestone", "number": 1, "starts_on": FIRST},
             {"kind": "milestone", "number": 2, "starts_on": SECOND},
-            {"kind": "feature_freeze", "starts_on": D(2014, 3, 6)},
+            {"kind": "feature_freeze", "starts_on": TODAY + dt.timedelta(days=120)},
         ),
     )
     nova = factory.project(admin)["id"]
@@ -90,7 +92,7 @@ def test_targeting_a_story_sets_its_tasks_milestone_through_the_tracker(
     assert response.status_code == 200, response.text
     found = response.json()
     (target,) = found["targets"]
-    assert (target["entry_id"], target["number"], target["date"]) == (w.first, 1, "2013-12-05")
+    assert (target["entry_id"], target["number"], target["date"]) == (w.first, 1, FIRST.isoformat())
     assert [t["id"] for t in target["tasks"]] == [a["id"], b["id"]]
     assert [t["id"] for t in found["untargeted"]] == [other["id"]]
     # The tracker's own view: the task's milestone, and a timeline event per task.
