@@ -13,12 +13,14 @@ class Repo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._tick = 0
+        # The day of the next commits (UTC), for boundaries by date.
+        self.day = "2014-01-01"
         path.mkdir(parents=True, exist_ok=True)
         self.git("init", "--quiet", "--initial-branch=master")
 
     def git(self, *args: str) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        date = f"2014-01-01T00:00:{self._tick % 60:02d}Z"
+        date = f"{self.day}T12:00:{self._tick % 60:02d}Z"
         env.update(
             GIT_AUTHOR_NAME="Dev",
             GIT_AUTHOR_EMAIL="dev@example.org",

@@ -74,7 +74,8 @@ def test_branches_commits_and_short_ids_are_refs(repo: Repo) -> None:
 
 def test_bare_repositories_count_the_same(repo: Repo, bare: Path) -> None:
     assert git.count_commits(bare, "1.0", "2.0.b1") == 8
-    assert git.count_ranges(bare, [("a", "1.0"), ("b", "2.0.b1"), ("c", "wip")]) == [8, 5]
+    boundaries = [git.Boundary("a", "1.0"), git.Boundary("b", "2.0.b1"), git.Boundary("c", "wip")]
+    assert git.count_ranges(bare, boundaries) == [8, 5]
 
 
 def _error(call: Callable[[], object]) -> StorylineError:

@@ -1,7 +1,7 @@
 """Release cycles over JSON: cycles and their schedules, series, release
 managers and the iCalendar feed; stable support; targeting, milestone status
-and weekly reports."""
+and weekly reports; velocity and the projects' repositories."""
 
-from storyline.releases.api import cycles, reports, support, targeting
+from storyline.releases.api import cycles, reports, support, targeting, velocity
 
-ROUTERS = (cycles.router, support.router, targeting.router, reports.router)
+ROUTERS = (cycles.router, support.router, targeting.router, reports.router, velocity.router)

@@ -10,16 +10,19 @@ itself only ever receives full object ids.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import os
 import re
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
 from storyline.errors import InvalidInput, ServiceUnavailable, StorylineError
 
-__all__ = ["MAX_REF_LENGTH", "count_commits", "count_ranges", "resolve"]
+__all__ = ["MAX_REF_LENGTH", "Boundary", "clear_cache", "count_commits", "count_ranges", "resolve"]
 
 # Longer than any tag or branch name a project uses; git allows more, but a
 # ref this long in a report is a mistake.
@@ -115,9 +118,39 @@ def resolve(repo: Path, refs: Sequence[tuple[str, str]]) -> list[str]:
     return ids
 
 
-def _count(repo: Path, start: str, end: str) -> int:
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    """Where a milestone starts or ends: a tag (or any ref), or, where a
+    project has no tag for it, the last commit of a branch by the end of a day
+    (UTC). `role` names it in errors ("from", "grizzly[2]")."""
+
+    role: str
+    ref: str
+    until: dt.date | None = None
+
+
+def _last_commit(repo: Path, branch: str, day: dt.date) -> str | None:
+    # First parents: the branch's own history, not the dates of commits
+    # merged into it, which are when they were written, not when they landed.
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    found = _git(repo, "rev-list", "-1", "--first-parent", f"--before={end.isoformat()}", branch)
+    return found.strip() or None
+
+
+# Object ids name immutable history: a count never changes, so the server
+# counts each milestone of a repository once per process.
+@functools.lru_cache(maxsize=4096)
+def _count(repo: Path, start: str | None, end: str | None) -> int:
     # Both are object ids from `resolve`: nothing here can be read as an option.
-    return int(_git(repo, "rev-list", "--count", "--no-merges", end, f"^{start}"))
+    if end is None:
+        return 0
+    exclude = [f"^{start}"] if start is not None else []
+    return int(_git(repo, "rev-list", "--count", "--no-merges", end, *exclude))
+
+
+def clear_cache() -> None:
+    """Forget the counts (for measuring them)."""
+    _count.cache_clear()
 
 
 def count_commits(repo: Path, start: str, end: str) -> int:
@@ -128,9 +161,14 @@ def count_commits(repo: Path, start: str, end: str) -> int:
     return _count(repo.expanduser().resolve(), start_id, end_id)
 
 
-def count_ranges(repo: Path, boundaries: Sequence[tuple[str, str]]) -> list[int]:
-    """The commits between each pair of consecutive boundaries, given as
-    (role, ref) pairs: the previous release's tag, then each milestone's."""
-    ids = resolve(repo, boundaries)
+def count_ranges(repo: Path, boundaries: Sequence[Boundary]) -> list[int]:
+    """The commits between each pair of consecutive boundaries: the previous
+    release, then each milestone. A branch boundary with no commit by its day
+    is the start of history."""
+    ids = resolve(repo, [(b.role, b.ref) for b in boundaries])
     repo = repo.expanduser().resolve()
-    return [_count(repo, start, end) for start, end in pairwise(ids)]
+    points = [
+        _last_commit(repo, commit, b.until) if b.until is not None else commit
+        for b, commit in zip(boundaries, ids, strict=True)
+    ]
+    return [_count(repo, start, end) for start, end in pairwise(points)]

@@ -196,7 +196,8 @@ def _counts(project: Project, cycle: str, milestones: list[str] | list[int]) -> 
     assert project.repo is not None
     where = f"projects.{project.name}.{cycle}"
     return git.count_ranges(
-        project.repo, [(f"{where}[{i}]", str(ref)) for i, ref in enumerate(milestones)]
+        project.repo,
+        [git.Boundary(f"{where}[{i}]", str(ref)) for i, ref in enumerate(milestones)],
     )
 
 
