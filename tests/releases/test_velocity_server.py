@@ -4,6 +4,7 @@ the API, and who sees what."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -385,3 +386,30 @@ def test_repository_locations_are_checked(client: TestClient, world: World, loca
     )
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "invalid_input"
+
+
+def test_the_page_shows_tables_and_inline_charts(client: TestClient, tracked: World) -> None:
+    page = client.get("/cycles/icehouse/velocity?baseline=grizzly")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "Velocity of icehouse against grizzly" in html
+    assert "<td>80%</td>" in html
+    assert "no repository is configured" in html
+    # Inline SVG that the pages' policy allows: no style element or attribute.
+    assert html.count("<svg ") == 5
+    assert "<style" not in html
+    assert " style=" not in html
+    # Each chart's ids are its own.
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    assert client.get("/cycles/nosuch/velocity").status_code == 404
+    assert client.get("/cycles/icehouse/velocity?baseline=nosuch").status_code == 404
+
+
+def test_the_page_hides_private_stories(client: TestClient, tracked: World) -> None:
+    def first_feature_baseline(headers: dict[str, str]) -> str:
+        html = client.get("/cycles/icehouse/velocity", headers=headers).text
+        section = html.split("Features completed", 1)[1]
+        return re.findall(r"<td>(\d+)</td>", section)[1]
+
+    assert first_feature_baseline({}) == "2"

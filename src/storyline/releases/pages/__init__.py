@@ -1,7 +1,7 @@
 """The release cycle pages (cycles, schedules, stable support, milestones,
-weekly reports), and their panel on the story page."""
+weekly reports, velocity), and their panel on the story page."""
 
-from storyline.releases.pages import cycles, milestones, reports
+from storyline.releases.pages import cycles, milestones, reports, velocity
 
-ROUTERS = (cycles.router, milestones.router, reports.router)
+ROUTERS = (cycles.router, milestones.router, reports.router, velocity.router)
 PANELS = milestones.PANELS

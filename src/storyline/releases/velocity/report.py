@@ -52,7 +52,7 @@ from storyline.tracker.models import (
     project_group_mapping,
 )
 
-__all__ = ["MAX_PROJECTS", "CycleVelocity", "Measures", "cycle_velocity"]
+__all__ = ["MAX_PROJECTS", "CycleVelocity", "Measures", "cycle_id_named", "cycle_velocity"]
 
 # Each project with a repository costs a few git processes per cycle the
 # first time (counts are then cached by commit ids); a larger cycle is read
@@ -100,6 +100,14 @@ def _cycle(session: Session, cycle_id: int) -> Cycle:
     if cycle is None:
         raise NotFound.of("cycle", cycle_id)
     return cycle
+
+
+def cycle_id_named(session: Session, name: str) -> int:
+    """The id of the cycle called `name` (for pages, which name cycles)."""
+    found = session.scalar(select(Cycle.id).where(Cycle.name == name))
+    if found is None:
+        raise NotFound.of("cycle", name)
+    return found
 
 
 def _previous(session: Session, cycle: Cycle) -> Cycle | None:
