@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from storyline.bootstrap import Container
 from storyline.kernel.access import ANONYMOUS
@@ -413,3 +413,23 @@ def test_the_page_hides_private_stories(client: TestClient, tracked: World) -> N
         return re.findall(r"<td>(\d+)</td>", section)[1]
 
     assert first_feature_baseline({}) == "2"
+
+
+def test_statements_do_not_grow_with_projects(
+    client: TestClient, container: Container, tracked: World
+) -> None:
+    def statements(**query: Any) -> int:
+        seen: list[str] = []
+
+        def record(*args: Any) -> None:
+            seen.append(args[2])
+
+        event.listen(container.db.engine, "before_cursor_execute", record)
+        try:
+            _velocity(client, tracked, **query)
+        finally:
+            event.remove(container.db.engine, "before_cursor_execute", record)
+        return len(seen)
+
+    # The same queries for one project and for a group of two.
+    assert statements(project_group_id=tracked.group) == statements(project_id=tracked.project_a)
