@@ -293,7 +293,7 @@ def test_only_passed_milestones_are_compared(container: Container, tracked: Worl
         result = cycle_velocity(
             session,
             actor=ANONYMOUS,
-            cycle_id=tracked.cycles["icehouse"],
+            cycle_ref=tracked.cycles["icehouse"],
             project_id=tracked.project_a,
             today=dt.date(2014, 1, 1),
         )

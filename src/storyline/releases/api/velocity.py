@@ -92,8 +92,8 @@ def get_velocity(
             cycle_velocity(
                 session,
                 actor=ctx.actor,
-                cycle_id=cycle_id,
-                baseline_id=baseline,
+                cycle_ref=cycle_id,
+                baseline_ref=baseline,
                 project_id=project_id,
                 project_group_id=project_group_id,
             )

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from storyline.kernel.validation import Id
 from storyline.releases.velocity.charts import inline_svg, render_velocity
-from storyline.releases.velocity.report import Measures, cycle_id_named, cycle_velocity
+from storyline.releases.velocity.report import Measures, cycle_velocity
 from storyline.releases.velocity.scores import MilestoneScore, rounded
 from storyline.web.rendering import PageRoute, render
 from storyline.web.security import PageDep
@@ -81,8 +81,8 @@ def velocity_page(
         result = cycle_velocity(
             session,
             actor=ctx.actor,
-            cycle_id=cycle_id_named(session, name),
-            baseline_id=cycle_id_named(session, baseline) if baseline else None,
+            cycle_ref=name,
+            baseline_ref=baseline or None,
             project_id=project_id,
             project_group_id=project_group_id,
         )

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from storyline.errors import InvalidInput, NotFound, StorylineError
 from storyline.kernel.access import Actor, story_visibility
+from storyline.releases import cycles as cycle_service
 from storyline.releases.models import (
-    MILESTONE,
     Cycle,
     ProjectRepository,
     ScheduleEntry,
@@ -52,7 +52,7 @@ from storyline.tracker.models import (
     project_group_mapping,
 )
 
-__all__ = ["MAX_PROJECTS", "CycleVelocity", "Measures", "cycle_id_named", "cycle_velocity"]
+__all__ = ["MAX_PROJECTS", "CycleVelocity", "Measures", "cycle_velocity"]
 
 # Each project with a repository costs a few git processes per cycle the
 # first time (counts are then cached by commit ids); a larger cycle is read
@@ -93,40 +93,6 @@ class _Counts:
     bugs: list[int]
     commits: list[int] | None
     note: str | None = None
-
-
-def _cycle(session: Session, cycle_id: int) -> Cycle:
-    cycle = session.get(Cycle, cycle_id)
-    if cycle is None:
-        raise NotFound.of("cycle", cycle_id)
-    return cycle
-
-
-def cycle_id_named(session: Session, name: str) -> int:
-    """The id of the cycle called `name` (for pages, which name cycles)."""
-    found = session.scalar(select(Cycle.id).where(Cycle.name == name))
-    if found is None:
-        raise NotFound.of("cycle", name)
-    return found
-
-
-def _previous(session: Session, cycle: Cycle) -> Cycle | None:
-    return session.scalars(
-        select(Cycle)
-        .where(Cycle.position < cycle.position)
-        .order_by(Cycle.position.desc())
-        .limit(1)
-    ).first()
-
-
-def _milestone_entries(session: Session, cycle: Cycle) -> list[ScheduleEntry]:
-    return list(
-        session.scalars(
-            select(ScheduleEntry)
-            .where(ScheduleEntry.cycle_id == cycle.id, ScheduleEntry.kind == MILESTONE)
-            .order_by(ScheduleEntry.number, ScheduleEntry.starts_on)
-        )
-    )
 
 
 def _projects(
@@ -215,19 +181,22 @@ def cycle_velocity(
     session: Session,
     *,
     actor: Actor,
-    cycle_id: int,
-    baseline_id: int | None = None,
+    cycle_ref: int | str,
+    baseline_ref: int | str | None = None,
     project_id: int | None = None,
     project_group_id: int | None = None,
     today: dt.date | None = None,
 ) -> CycleVelocity:
-    """The velocity of the cycle against `baseline_id` (by default the cycle
-    before it), for its projects, one project, or one group and its projects."""
+    """The velocity of the cycle (an id or a name) against `baseline_ref` (by
+    default the cycle before it), for its projects, one project, or one group
+    and its projects."""
     if project_id is not None and project_group_id is not None:
         raise InvalidInput.field("project_group_id", "give a project or a group, not both")
-    cycle = _cycle(session, cycle_id)
+    cycle = cycle_service.get_cycle(session, cycle_ref)
     baseline = (
-        _cycle(session, baseline_id) if baseline_id is not None else _previous(session, cycle)
+        cycle_service.get_cycle(session, baseline_ref)
+        if baseline_ref is not None
+        else cycle_service.previous_cycle(session, cycle)
     )
     if baseline is None:
         raise InvalidInput.field("baseline", f"no cycle comes before {cycle.name}: name one")
@@ -241,15 +210,17 @@ def cycle_velocity(
     projects = _projects(session, cycle, project_id, group)
 
     today = today or dt.datetime.now(dt.UTC).date()
-    current_entries = [e for e in _milestone_entries(session, cycle) if e.starts_on <= today]
-    baseline_entries = _milestone_entries(session, baseline)
+    current_entries = [
+        e for e in cycle_service.milestones(session, cycle.id) if e.starts_on <= today
+    ]
+    baseline_entries = cycle_service.milestones(session, baseline.id)
     size = min(len(current_entries), len(baseline_entries))
     entries = {cycle.id: current_entries[:size], baseline.id: baseline_entries[:size]}
 
     # Everything the rows need, a query per table.
     ids = [p.id for p in projects]
     cycles = [cycle, baseline]
-    previous = {c.id: _previous(session, c) for c in cycles}
+    previous = {c.id: cycle_service.previous_cycle(session, c) for c in cycles}
     cycle_ids = {c.id for c in cycles} | {p.id for p in previous.values() if p is not None}
     series = {
         (s.cycle_id, s.project_id): s
