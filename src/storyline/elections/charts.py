@@ -22,12 +22,14 @@ from matplotlib.figure import Figure
 from storyline.elections.analyses import Spread
 from storyline.elections.profile import PairwiseMatrix
 
-__all__ = ["ImageFormat", "render_matrix", "render_spread"]
+__all__ = ["ImageFormat", "chart_style", "render_matrix", "render_spread", "save_figure"]
 
 ImageFormat = Literal["svg", "png"]
 
 
-def _style() -> AbstractContextManager[None]:
+def chart_style() -> AbstractContextManager[None]:
+    """The settings every chart of Storyline is drawn with (the velocity
+    charts of `storyline.releases` too)."""
     # Text stays text in SVG (searchable, selectable, testable) and the file is
     # the same on every run, so reports can be diffed and cached.
     return matplotlib.rc_context(
@@ -35,7 +37,9 @@ def _style() -> AbstractContextManager[None]:
     )
 
 
-def _save(fig: Figure, fmt: ImageFormat) -> bytes:
+def save_figure(fig: Figure, fmt: ImageFormat) -> bytes:
+    """The figure as SVG or PNG bytes, without the date, so identical charts
+    are identical files."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     metadata: dict[str, Any] = {"Date": None} if fmt == "svg" else {"Software": None}
@@ -56,7 +60,7 @@ def render_spread(
     top); a line separates the first ``seats`` rows.
     """
     n, cols = spread.counts.shape
-    with _style():
+    with chart_style():
         fig = Figure(figsize=(max(6.0, 2.5 + 0.22 * cols), max(3.0, 1.2 + 0.3 * n)))
         ax = fig.add_subplot()
         ys, xs = np.nonzero(spread.counts)
@@ -85,7 +89,7 @@ def render_spread(
         for label in ax.get_yticklabels()[: min(seats, n)]:
             label.set_fontweight("bold")
         ax.set_title(title or f"Condorcet spread ({spread.num_ballots} ballots)")
-        return _save(fig, fmt)
+        return save_figure(fig, fmt)
 
 
 def render_matrix(
@@ -106,7 +110,7 @@ def render_matrix(
     margins = (d - d.T).astype(float)
     n = len(names)
     limit = max(float(np.abs(margins).max()), 1.0) if n else 1.0
-    with _style():
+    with chart_style():
         side = max(4.0, 1.8 + 0.42 * n)
         fig = Figure(figsize=(side + 1.5, side))
         ax = fig.add_subplot()
@@ -125,4 +129,4 @@ def render_matrix(
         ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
         fig.colorbar(image, ax=ax, shrink=0.6, label="Margin (row minus column)")
         ax.set_title(title or "Pairwise preferences (row over column)", pad=12)
-        return _save(fig, fmt)
+        return save_figure(fig, fmt)

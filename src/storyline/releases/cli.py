@@ -1,5 +1,5 @@
 """The release manager's routine at the command line: `storyline cycles ...`
-and `storyline exceptions ...`.
+and `storyline exceptions ...`, `storyline velocity ...`.
 
 The commands work on the configured database directly, like `storyline
 admin`. Reading needs no account; a change is made as a named user
@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +28,10 @@ from storyline.kernel.paging import PageRequest
 
 console = Console()
 cycles_app = typer.Typer(help="Release cycles and their schedules.", no_args_is_help=True)
+velocity = typer.Typer(
+    help="Count commits and compare a cycle's milestones with an earlier cycle's.",
+    no_args_is_help=True,
+)
 
 AsUser = Annotated[
     str,
@@ -41,9 +46,10 @@ AsUser = Annotated[
 
 def register(app: typer.Typer) -> None:
     """Add the release commands (`storyline cycles ...`, `storyline
-    exceptions ...`) to the command line."""
+    exceptions ...`, `storyline velocity ...`) to the command line."""
     app.add_typer(cycles_app, name="cycles")
     app.add_typer(exceptions_app, name="exceptions")
+    app.add_typer(velocity, name="velocity")
 
 
 @contextmanager
@@ -283,3 +289,89 @@ def expire(
         f"Deferred {len(result.deferred)} exception{'s' if len(result.deferred) != 1 else ''}"
         f"; {len(result.merged)} found merged."
     )
+
+
+# Velocity: these work on local git repositories and report files, not on
+# the database.
+
+
+@velocity.command("commits")
+def commits(
+    repo: Annotated[Path, typer.Argument(help="A local git repository, bare or not.")],
+    start: Annotated[str, typer.Argument(metavar="FROM", help="Tag, branch or commit.")],
+    end: Annotated[str, typer.Argument(metavar="TO", help="Tag, branch or commit.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Print the number of commits without merges reachable from TO and not
+    from FROM (git's FROM..TO): commits of branches merged in count, the
+    merges themselves do not."""
+    from storyline.releases.velocity import git
+
+    count = git.count_commits(repo, start, end)
+    if as_json:
+        print(json.dumps({"repository": str(repo), "from": start, "to": end, "commits": count}))
+    else:
+        print(count)
+
+
+@velocity.command("report")
+def report(
+    spec_file: Annotated[
+        Path, typer.Argument(metavar="SPEC", help="The report's TOML or JSON file.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False, help="Write velocity.json and one SVG chart per project here."
+        ),
+    ] = None,
+) -> None:
+    """Compare each project's milestones in the current cycle with the same
+    milestones of the baseline cycle: both counts, the expected value (the
+    baseline scaled by milestone 1's growth) and the score."""
+    from storyline.releases.velocity import spec as specs
+    from storyline.releases.velocity.charts import render_velocity
+    from storyline.releases.velocity.scores import rounded
+
+    spec = specs.load_spec(spec_file)
+    result = specs.run(spec)
+    document = specs.as_json(result)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        written = [out / "velocity.json"]
+        written[0].write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        for name, milestones in result.items():
+            path = out / f"{specs.file_name(name)}.svg"
+            path.write_bytes(
+                render_velocity(
+                    milestones,
+                    baseline=spec.baseline,
+                    current=spec.current,
+                    title=f"{name}: {spec.current} against {spec.baseline}",
+                )
+            )
+            written.append(path)
+    if as_json:
+        print(json.dumps(document, indent=2))
+        return
+    screen = Console()
+    if not screen.is_terminal:
+        # Piped output keeps the tables readable.
+        screen = Console(width=120)
+    for name, milestones in result.items():
+        table = Table(title=f"{name}: {spec.current} against {spec.baseline}")
+        for column in ("milestone", spec.baseline, spec.current, "expected", "score"):
+            table.add_column(column, justify="right")
+        for m in milestones:
+            table.add_row(
+                str(m.milestone),
+                str(m.baseline),
+                str(m.current),
+                rounded(m.expected),
+                rounded(m.score, "%"),
+            )
+        screen.print(table)
+    if out is not None:
+        for path in written:
+            screen.print(str(path))
