@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from storyline.kernel.access import Actor, acl_story_ids, story_visibility
@@ -78,7 +78,7 @@ def _sqlite_stories_in_index_order(
 
     FTS5 hands out matches in rowid (= story id) order, so a page is the
     first matches that pass the visibility gate: no list of every match is
-    built. While the stories table is small (`counts_all`) the total is the
+    built. While the stories table is small (`while_small`) the total is the
     index's own count less the hidden private matches (`_fts5_total`);
     beyond, the first `COUNT_CAP` + 1 visible matches are read without
     building the list of every match. They give the total (`estimate_total`:
@@ -89,10 +89,16 @@ def _sqlite_stories_in_index_order(
     descending = page.sort_dir == "desc"
     total: Total | None = None
     stories: Sequence[Story] | None = None
-    top = story_service.highest_story_id(session) if page.count else 0
-    if page.count and story_service.counts_all(top):
-        total = Total(_fts5_total(session, actor=actor, query=query))
-    elif page.count:
+    if page.count:
+        top, everything = session.execute(
+            select(
+                story_service.highest_story_id(),
+                story_service.while_small(_fts5_total(actor=actor, query=query)),
+            )
+        ).one()
+        if everything is not None:
+            total = Total(everything)
+    if page.count and total is None:
         # One pass over the index for the count and, mostly, the page too: a
         # prefix that is not one of the index's own (`network*`) merges the
         # lists of every word it starts before the first match comes out,
@@ -129,7 +135,7 @@ def _sqlite_stories_in_index_order(
                 select(func.count(), func.min(first.c.id), func.max(first.c.id)).select_from(first)
             ).one()
         total = story_service.total_from_first(
-            read=read, low=low, high=high, top=top, descending=descending
+            read=read, low=low, high=high, top=top or 0, descending=descending
         )
         # The page is known when it lies among the matches read.
         if read <= COUNT_CAP or len(rows) == page.limit:
@@ -156,22 +162,20 @@ def _sqlite_stories_in_index_order(
     )
 
 
-def _fts5_total(session: Session, *, actor: Actor, query: SearchQuery) -> int:
+def _fts5_total(*, actor: Actor, query: SearchQuery) -> ColumnElement[int]:
     """Every match of `query` less the private ones `actor` may not see, all
     counted by FTS5 itself (in C, without reading a story)."""
     fts, match = STORIES.fts5(query)
-    total = session.scalar(select(func.count()).select_from(fts).where(match)) or 0
+    everything = select(func.count()).select_from(fts).where(match).scalar_subquery()
     if actor.is_superuser:
-        return total
+        return everything
     # The index itself knows which matches are private (its `private`
     # column): the hidden ones are those less the few on the actor's ACL.
     # "rowid + 0" keeps FTS5 from running the query once per id.
-    _fts, private_match = STORIES.fts5(query, also="private : 1")
-    on_acl = (fts.c.rowid + 0).in_(acl_story_ids(actor))
-    private, visible = session.execute(
-        select(func.count(), func.count(case((on_acl, 1)))).select_from(fts).where(private_match)
-    ).one()
-    return int(total) - int(private) + (int(visible) if actor.is_authenticated else 0)
+    private, private_match = STORIES.fts5(query, also="private : 1")
+    on_acl = (private.c.rowid + 0).in_(acl_story_ids(actor))
+    hidden = select(func.count() - func.count(case((on_acl, 1)))).select_from(private)
+    return everything - hidden.where(private_match).scalar_subquery()
 
 
 def search_tasks(

@@ -13,9 +13,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     CompoundSelect,
+    ScalarSelect,
     Select,
     bindparam,
+    case,
     delete,
     func,
     literal,
@@ -246,15 +249,19 @@ def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> To
     return estimate_total(session, actor=actor, matches=matches)
 
 
-def highest_story_id(session: Session) -> int:
-    """One index probe, and never less than the number of stories."""
-    return session.scalar(select(func.max(Story.id))) or 0
+# The highest story id: one index probe, and never less than the number of
+# stories.
+def highest_story_id() -> ScalarSelect[int]:
+    return select(func.max(Story.id)).scalar_subquery()
 
 
-def counts_all(highest_id: int) -> bool:
-    """Whether story totals are counted exactly whatever their size: while
-    the stories table is small (`COUNT_ALL_UP_TO`)."""
-    return highest_id <= COUNT_ALL_UP_TO
+def while_small(count: ColumnElement[int]) -> ColumnElement[int | None]:
+    """`count` while the stories table is small (`COUNT_ALL_UP_TO`), else
+    NULL without counting: both databases evaluate a subquery in a CASE
+    branch only when the branch is taken, so the choice costs no statement
+    of its own."""
+    small = func.coalesce(highest_story_id(), 0) <= COUNT_ALL_UP_TO
+    return case((small, count), else_=null())
 
 
 def estimate_total(
@@ -267,7 +274,7 @@ def estimate_total(
 ) -> Total:
     """The number of stories `actor` may see among `matches` (a select of one
     column of story ids, which `visible` says are already only those the
-    actor may see): exact while the stories table is small (`counts_all`) or
+    actor may see): exact while the stories table is small (`while_small`) or
     when there are at most `COUNT_CAP`, an estimate otherwise.
 
     Counting every match costs a pass over all of them (a project of 240k
@@ -286,9 +293,11 @@ def estimate_total(
         # A probe on the stories table itself would not correlate.
         own = getattr(column, "table", None) is Story.__table__
         gate = story_visibility(actor) if own else story_probe(actor, column)
-    top = highest_story_id(session)
-    if counts_all(top):
-        return Total(_count_all(session, matches=matches, gate=gate))
+    top, total = session.execute(
+        select(highest_story_id(), while_small(_count_all(matches, gate)))
+    ).one()
+    if total is not None:
+        return Total(total)
     if gate is not None:
         matches = matches.where(gate)
     order = column.desc() if descending else column.asc()
@@ -297,31 +306,29 @@ def estimate_total(
     read, low, high = session.execute(
         select(func.count(), func.min(story_id), func.max(story_id)).select_from(first)
     ).one()
-    return total_from_first(read=read, low=low, high=high, top=top, descending=descending)
+    return total_from_first(read=read, low=low, high=high, top=top or 0, descending=descending)
 
 
-def _count_all(session: Session, *, matches: Select[Any], gate: Any) -> int:
+def _count_all(matches: Select[Any], gate: ColumnElement[bool] | None) -> ColumnElement[int]:
     """All of `matches` less the hidden ones (`gate` false): the first count
     reads only the filters' own indexes, and the second starts from the few
     private stories, so no match pays for a visibility probe."""
     everything = select(func.count()).select_from(matches.subquery()).scalar_subquery()
     if gate is None:
-        return session.scalar(select(everything)) or 0
+        return everything
     column = matches.selected_columns[0]
     # "IN (the private ones)" lets the planner start from them: SQLite's
     # statistics cannot tell that private stories are rare.
     private = select(Story.id).where(Story.private.is_(True))
     hidden = matches.where(column.in_(private), not_(gate))
-    hidden_count = select(func.count()).select_from(hidden.subquery()).scalar_subquery()
-    total, invisible = session.execute(select(everything, hidden_count)).one()
-    return int(total) - int(invisible)
+    return everything - select(func.count()).select_from(hidden.subquery()).scalar_subquery()
 
 
 def total_from_first(
     *, read: int, low: int | None, high: int | None, top: int, descending: bool
 ) -> Total:
     """`estimate_total` from the first visible matches read: how many, and
-    the lowest and highest of their ids; `top` is `highest_story_id`."""
+    the lowest and highest of their ids; `top` is the highest story id."""
     if read <= COUNT_CAP or low is None or high is None:
         return Total(read, exact=True)
     top = max(top, high)
@@ -448,7 +455,8 @@ def list_stories(
         # Probing each story in page order finds a page after about
         # limit * stories / matches probes; collecting the matching ids first
         # costs about `matches`. Probe when that is cheaper.
-        correlated = total.value * total.value > page.limit * highest_story_id(session)
+        stories = session.scalar(select(func.max(Story.id))) or 0
+        correlated = total.value * total.value > page.limit * stories
     stmt = visible_stories(actor).where(*story_conditions(filters, correlated=correlated))
     result = paginate(session, stmt, model=Story, page=page, sortable=STORY_SORT, total=total)
     return replace(result, items=load_story_views(session, result.items))
