@@ -32,9 +32,17 @@ def _everything(
         marker = page[-1]
 
 
+@pytest.mark.parametrize("stories_counted_in_full", [True, False])
 def test_totals_and_pages_agree_with_what_each_reader_sees(
-    client: TestClient, factory: Factory
+    client: TestClient,
+    factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+    stories_counted_in_full: bool,
 ) -> None:
+    # Two ways to an exact total: counting every match (a small stories
+    # table), or reading the first matches, all of them when under the cap.
+    if not stories_counted_in_full:
+        monkeypatch.setattr(stories, "COUNT_ALL_UP_TO", 0)
     rng = random.Random(7)
     admin = factory.admin()
     alice, bob = factory.user(), factory.user()
@@ -89,7 +97,7 @@ def test_totals_and_pages_agree_with_what_each_reader_sees(
                 assert searched.headers["X-Total"] == str(len(found)), (who, q)
 
 
-def test_totals_past_the_cap_are_estimated_from_visible_stories_only(
+def test_totals_past_the_cap_are_estimated_in_a_large_table_only(
     client: TestClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Counting stops after COUNT_CAP visible matches (1M stories at tier L
@@ -115,12 +123,22 @@ def test_totals_past_the_cap_are_estimated_from_visible_stories_only(
         assert response.status_code == 200, response.text
         return int(response.headers["X-Total"]), "X-Total-Estimated" in response.headers
 
-    for path, params in (
+    past_the_cap = (
         ("/v1/stories", {}),
         ("/v1/stories", {"project_id": project["id"]}),
         ("/v1/stories/search", {"q": "netw"}),
         ("/v1/stories/search", {"q": "netw", "sort_dir": "desc"}),
-    ):
+    )
+    # While the stories table is small, every total is exact however far
+    # past the cap: counting all matches costs less there than reading the
+    # first ones through the visibility gate.
+    for (path, params), who in itertools.product(past_the_cap, (None, alice, admin)):
+        seen = len(_everything(client, who, params, path=path))
+        assert total(path, params, who) == (seen, False), (path, params, who)
+
+    # Past COUNT_ALL_UP_TO stories (here: any), only the first are read.
+    monkeypatch.setattr(stories, "COUNT_ALL_UP_TO", 0)
+    for path, params in past_the_cap:
         seen = len(_everything(client, None, params, path=path))
         estimate, estimated = total(path, params)
         # Evenly spread matches: the estimate is close, and says it is one.

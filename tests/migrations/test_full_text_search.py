@@ -1,8 +1,10 @@
-"""Migration 0002 on an empty database of its own: rows that exist before it
-runs become searchable, and its downgrade removes every full-text object."""
+"""Migrations 0002 and 0004 on an empty database of their own: rows that exist
+before 0002 runs become searchable, its downgrade removes every full-text
+object, and 0004 turns the PostgreSQL indexes' pending lists off and back on."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, text
 
 from storyline.kernel import migrate
@@ -48,3 +50,28 @@ def test_existing_rows_are_indexed_and_downgrade_removes_everything(engine: Engi
     assert _fts_objects(engine) == []
     migrate.upgrade(engine)
     assert _search_count(engine, "frob") == 1
+
+
+def _pending_lists(engine: Engine) -> dict[str, bool]:
+    """Whether each PostgreSQL full-text index takes new rows into a pending list."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, coalesce(c.reloptions, '{}') FROM pg_class c "
+                "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'gin'"
+            )
+        )
+        return {name: "fastupdate=off" not in options for name, options in rows}
+
+
+def test_search_indexes_keep_no_pending_list(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("FTS5 has no pending list")
+    migrate.upgrade(engine, "0003")
+    before = _pending_lists(engine)
+    assert len(before) == 6
+    assert all(before.values())
+    migrate.upgrade(engine)
+    assert not any(_pending_lists(engine).values())
+    migrate.downgrade(engine, "0003")
+    assert _pending_lists(engine) == before

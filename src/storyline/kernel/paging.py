@@ -63,6 +63,13 @@ class PageRequest:
 # to this many and estimate beyond (`Total`, `X-Total-Estimated`): an exact
 # count costs a pass over every match on every request.
 COUNT_CAP = 10_000
+# ... but only once the table holds more rows than this. Reading the first
+# `COUNT_CAP` matches through the visibility gate costs about the same at any
+# size, while counting every match from an index grows with the table: at
+# 15,000 stories the exact count was 3 to 10 times cheaper (SQLite 1.5
+# against 10 ms, PostgreSQL 4 to 8 against 17 to 27), and the two meet
+# around 50,000.
+COUNT_ALL_UP_TO = 50_000
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,16 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     CompoundSelect,
+    ScalarSelect,
     Select,
     bindparam,
+    case,
     delete,
     func,
     literal,
+    not_,
     null,
     select,
     union_all,
@@ -40,7 +44,7 @@ from storyline.kernel.access import (
     visible_stories,
 )
 from storyline.kernel.models import Subscription
-from storyline.kernel.paging import COUNT_CAP, Page, PageRequest, Total, paginate
+from storyline.kernel.paging import COUNT_ALL_UP_TO, COUNT_CAP, Page, PageRequest, Total, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
 from storyline.kernel.validation import Id, LongText, Name, validate
@@ -245,6 +249,21 @@ def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> To
     return estimate_total(session, actor=actor, matches=matches)
 
 
+# The highest story id: one index probe, and never less than the number of
+# stories.
+def highest_story_id() -> ScalarSelect[int]:
+    return select(func.max(Story.id)).scalar_subquery()
+
+
+def while_small(count: ColumnElement[int]) -> ColumnElement[int | None]:
+    """`count` while the stories table is small (`COUNT_ALL_UP_TO`), else
+    NULL without counting: both databases evaluate a subquery in a CASE
+    branch only when the branch is taken, so the choice costs no statement
+    of its own."""
+    small = func.coalesce(highest_story_id(), 0) <= COUNT_ALL_UP_TO
+    return case((small, count), else_=null())
+
+
 def estimate_total(
     session: Session,
     *,
@@ -255,23 +274,31 @@ def estimate_total(
 ) -> Total:
     """The number of stories `actor` may see among `matches` (a select of one
     column of story ids, which `visible` says are already only those the
-    actor may see): exact when there are at most `COUNT_CAP`, an estimate
-    otherwise.
+    actor may see): exact while the stories table is small (`while_small`) or
+    when there are at most `COUNT_CAP`, an estimate otherwise.
 
     Counting every match costs a pass over all of them (a project of 240k
     stories, a word in half of a million stories: 50 to 500 ms at tier L),
-    so only the first `COUNT_CAP` + 1 visible matches in id order (the last
-    ones with `descending`) are read. When there are more, the matches are
-    taken to be as dense over all story ids as over those read:
-    `read * max(id) / (ids spanned by those read)`. The estimate is made of
-    visible stories only, so it tells nothing about private ones. At tier L
-    it was within 3% for the busiest project and 0.1% for a common word.
+    so in a large table only the first `COUNT_CAP` + 1 visible matches in id
+    order (the last ones with `descending`) are read. When there are more,
+    the matches are taken to be as dense over all story ids as over those
+    read: `read * max(id) / (ids spanned by those read)`. The estimate is
+    made of visible stories only, so it tells nothing about private ones. At
+    tier L it was within 3% for the busiest project and 0.1% for a common
+    word.
     """
     column = matches.selected_columns[0]
+    gate = None
     if not visible and not actor.is_superuser:
         # A probe on the stories table itself would not correlate.
         own = getattr(column, "table", None) is Story.__table__
         gate = story_visibility(actor) if own else story_probe(actor, column)
+    top, total = session.execute(
+        select(highest_story_id(), while_small(_count_all(matches, gate)))
+    ).one()
+    if total is not None:
+        return Total(total)
+    if gate is not None:
         matches = matches.where(gate)
     order = column.desc() if descending else column.asc()
     first = matches.order_by(order).limit(COUNT_CAP + 1).subquery()
@@ -279,17 +306,32 @@ def estimate_total(
     read, low, high = session.execute(
         select(func.count(), func.min(story_id), func.max(story_id)).select_from(first)
     ).one()
-    return total_from_first(session, read=read, low=low, high=high, descending=descending)
+    return total_from_first(read=read, low=low, high=high, top=top or 0, descending=descending)
+
+
+def _count_all(matches: Select[Any], gate: ColumnElement[bool] | None) -> ColumnElement[int]:
+    """All of `matches` less the hidden ones (`gate` false): the first count
+    reads only the filters' own indexes, and the second starts from the few
+    private stories, so no match pays for a visibility probe."""
+    everything = select(func.count()).select_from(matches.subquery()).scalar_subquery()
+    if gate is None:
+        return everything
+    column = matches.selected_columns[0]
+    # "IN (the private ones)" lets the planner start from them: SQLite's
+    # statistics cannot tell that private stories are rare.
+    private = select(Story.id).where(Story.private.is_(True))
+    hidden = matches.where(column.in_(private), not_(gate))
+    return everything - select(func.count()).select_from(hidden.subquery()).scalar_subquery()
 
 
 def total_from_first(
-    session: Session, *, read: int, low: int | None, high: int | None, descending: bool
+    *, read: int, low: int | None, high: int | None, top: int, descending: bool
 ) -> Total:
     """`estimate_total` from the first visible matches read: how many, and
-    the lowest and highest of their ids."""
+    the lowest and highest of their ids; `top` is the highest story id."""
     if read <= COUNT_CAP or low is None or high is None:
         return Total(read, exact=True)
-    top = max(session.scalar(select(func.max(Story.id))) or high, high)
+    top = max(top, high)
     spanned = top - low + 1 if descending else high
     return Total(round(read * top / spanned), exact=False)
 
