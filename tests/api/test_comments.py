@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from storyline.app import create_app
 from storyline.bootstrap import build
@@ -15,6 +13,7 @@ from storyline.kernel.models import Event
 from storyline.kernel.validation import TEXT_LENGTH
 from storyline.tracker.models import Story
 from tests.factories import Factory
+from tests.queries import count_queries
 
 if TYPE_CHECKING:
     # Imported for annotations only: pytest would try to collect a Test* class.
@@ -44,20 +43,6 @@ def _events(factory: Factory, story_id: int) -> list[tuple[str, int | None, str 
             .order_by(Event.id)
         ).all()
         return [(t, c, i) for t, c, i in rows]
-
-
-@contextmanager
-def _count_queries(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def test_post_answers_the_timeline_event_with_the_comment_inside(
@@ -339,8 +324,8 @@ def test_listing_costs_the_same_number_of_queries_for_any_page_size(
     for i in range(20):
         _post(client, large, user, content=f"comment {i}")
     engine = factory.container.db.engine
-    with _count_queries(engine) as few:
+    with count_queries(engine) as few:
         assert len(client.get(f"/v1/stories/{small}/comments").json()) == 1
-    with _count_queries(engine) as many:
+    with count_queries(engine) as many:
         assert len(client.get(f"/v1/stories/{large}/comments").json()) == 20
     assert len(few) == len(many) <= 4

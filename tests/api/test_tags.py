@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from storyline.kernel.models import Event
 from tests.factories import Factory
+from tests.queries import count_queries
 from tests.sbclient import storyboard_client
 
 if TYPE_CHECKING:
@@ -30,20 +29,6 @@ def _tag_events(factory: Factory, story_id: int) -> list[tuple[str, dict[str, An
             .order_by(Event.id)
         ).all()
         return [(kind, json.loads(info or "{}")) for kind, info in rows]
-
-
-@contextmanager
-def _count_queries(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def test_tagging_a_story_answers_the_story_and_records_events(
@@ -279,9 +264,9 @@ def test_listing_costs_the_same_number_of_queries_for_any_page_size(
     names = [f"tag-{i}" for i in range(30)]
     client.put(f"/v1/stories/{large}/tags", json=names, headers=user.headers)
     engine = factory.container.db.engine
-    with _count_queries(engine) as few:
+    with count_queries(engine) as few:
         assert len(client.get("/v1/tags", params={"story_id": small}).json()) == 1
-    with _count_queries(engine) as many:
+    with count_queries(engine) as many:
         assert len(client.get("/v1/tags", params={"story_id": large}).json()) == 30
     assert len(few) == len(many) <= 5
 

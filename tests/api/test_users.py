@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
 
 from tests.factories import Factory
+from tests.queries import count_queries
 
 
 def test_user_is_public_but_private_fields_only_for_self_and_admins(
@@ -241,20 +237,6 @@ def test_read_only_token_cannot_change_the_account(client: TestClient, factory: 
     assert "read-only" in refused.json()["message"]
 
 
-@contextmanager
-def _count_queries(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
 def test_lists_cost_the_same_number_of_queries_for_any_size(
     client: TestClient, factory: Factory
 ) -> None:
@@ -266,10 +248,10 @@ def test_lists_cost_the_same_number_of_queries_for_any_size(
     client.put(f"/v1/teams/{small['id']}/users/{members[0].id}", headers=admin.headers)
     for member in members:
         client.put(f"/v1/teams/{large['id']}/users/{member.id}", headers=admin.headers)
-    with _count_queries(engine) as few:
+    with count_queries(engine) as few:
         assert len(client.get("/v1/users", params={"limit": 1}).json()) == 1
         assert len(client.get(f"/v1/teams/{small['id']}/users").json()) == 1
-    with _count_queries(engine) as many:
+    with count_queries(engine) as many:
         assert len(client.get("/v1/users", params={"limit": 13}).json()) == 13
         assert len(client.get(f"/v1/teams/{large['id']}/users").json()) == 12
     assert len(few) == len(many), many

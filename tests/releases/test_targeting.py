@@ -5,14 +5,12 @@ access gate."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from storyline.bootstrap import Container
 from storyline.kernel.access import Actor
@@ -20,6 +18,7 @@ from storyline.kernel.models import Event
 from storyline.releases import cycles, targeting
 from storyline.releases.targeting import Scope
 from tests.factories import Factory, TestUser
+from tests.queries import count_queries
 
 # The cycle is under way: milestone 1 is behind, milestone 2 and the feature
 # freeze (which the tracker's writes check against the real date) ahead.
@@ -328,20 +327,6 @@ def test_a_group_adds_up_its_projects_and_a_project_only_its_own(
     assert client.get(url, params={"project_id": stranger}).status_code == 400
 
 
-@contextmanager
-def _count_queries(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
 def test_status_costs_the_same_queries_for_one_story_or_many(
     client: TestClient, factory: Factory, container: Container
 ) -> None:
@@ -349,11 +334,11 @@ def test_status_costs_the_same_queries_for_one_story_or_many(
     user = factory.user()
     url = f"/v1/cycles/{w.cycle_id}/milestones/{w.first}/status"
     _story_with(factory, client, user, w.nova, w.nova_first, ("todo",), bug=False)
-    with _count_queries(container.db.engine) as few:
+    with count_queries(container.db.engine) as few:
         assert client.get(url, headers=user.headers).status_code == 200
     for n in range(8):
         _story_with(factory, client, user, w.nova, w.nova_first, ("todo", "merged"), bug=n % 2 == 0)
-    with _count_queries(container.db.engine) as many:
+    with count_queries(container.db.engine) as many:
         body = client.get(url, headers=user.headers).json()
     assert body["counts"]["targeted"]["total"] == 9
     assert len(many) == len(few) <= 8
