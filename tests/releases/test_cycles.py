@@ -4,10 +4,14 @@ for cycle milestones."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select
 
+from storyline.accounts import audit
+from storyline.accounts.models import AuditEvent
 from storyline.bootstrap import Container
 from storyline.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from storyline.kernel.access import Actor
@@ -163,3 +167,31 @@ def test_only_release_managers_change_a_cycle(container: Container, factory: Fac
         assert cycles.add_entry(session, actor=insider, cycle=cycle, data=entry).name == (
             "Feature freeze"
         )
+
+
+def test_changes_to_a_cycle_are_in_the_audit_log(container: Container, factory: Factory) -> None:
+    admin = factory.admin()
+    cycle_id = _icehouse(factory, admin)
+    nova = factory.project(admin)
+    factory.series(admin, cycle_id=cycle_id, project_id=nova["id"])
+    with container.db.read() as session:
+        rows = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.event_type == audit.CYCLE_CHANGED)
+            .order_by(AuditEvent.id)
+        ).all()
+        details = [json.loads(row.details or "{}") for row in rows]
+    assert {row.user_id for row in rows} == {admin.id}
+    assert [d["action"] for d in details] == [
+        "created",
+        *["entry_added"] * len(ICEHOUSE),
+        "project_joined",
+    ]
+    assert details[1] == {
+        "action": "entry_added",
+        "cycle": "icehouse",
+        "cycle_id": cycle_id,
+        "entry_id": details[1]["entry_id"],
+        "name": "icehouse-1",
+    }
+    assert details[-1]["project_id"] == nova["id"]

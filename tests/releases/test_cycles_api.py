@@ -8,8 +8,9 @@ from typing import Any
 
 import icalendar
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from storyline.accounts.models import AuditEvent
 from tests.factories import Factory
 
 D = dt.date
@@ -286,6 +287,11 @@ def test_the_policy_is_a_setting_for_superusers(client: TestClient, factory: Fac
     changed = client.put("/v1/support/policy", json=rules, headers=admin.headers)
     assert changed.status_code == 200
     assert changed.json()["default"] is False
+    with factory.container.db.read() as session:
+        logged = session.scalars(
+            select(AuditEvent.user_id).where(AuditEvent.event_type == "support_policy_changed")
+        ).all()
+    assert logged == [admin.id]
     nova = factory.project(admin)
     first = _open(
         client, admin.headers, name="a1", starts_on="2020-01-01", releases_on="2020-06-01"

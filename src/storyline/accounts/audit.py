@@ -34,6 +34,10 @@ INVITATION_CREATED: Final = "invitation_created"
 # Release management decisions an administrator may need to trace.
 FREEZE_EXCEPTION_DECIDED: Final = "freeze_exception_decided"
 PROJECT_LEADS_CHANGED: Final = "project_leads_changed"
+# A cycle opened, changed or deleted, its schedule or its series changed
+# (`details.action` says which), and the stable support policy.
+CYCLE_CHANGED: Final = "cycle_changed"
+SUPPORT_POLICY_CHANGED: Final = "support_policy_changed"
 
 ALL: Final = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

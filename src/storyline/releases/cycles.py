@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -30,6 +30,7 @@ from pydantic import (
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from storyline.accounts import audit
 from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel import roles
 from storyline.kernel.access import Actor, require_superuser
@@ -408,6 +409,20 @@ def weeks(cycle: Cycle, entries: Sequence[ScheduleEntry], today: dt.date) -> lis
 # Writing
 
 
+def _audit(session: Session, user_id: int, cycle: Cycle, action: str, **details: Any) -> None:
+    # Cycles have no timeline (events are about stories and lists); the
+    # audit log is where release managers' changes can be traced.
+    audit.record(
+        session,
+        event_type=audit.CYCLE_CHANGED,
+        user_id=user_id,
+        cycle_id=cycle.id,
+        cycle=cycle.name,
+        action=action,
+        **details,
+    )
+
+
 def require_manager(session: Session, actor: Actor, cycle: Cycle, to: str) -> int:
     """The actor's user id if they are one of the cycle's release managers
     (or a superuser); PermissionDenied saying who may `to` otherwise."""
@@ -430,11 +445,12 @@ def create_cycle(session: Session, *, actor: Actor, data: CycleIn) -> Cycle:
     session.add(cycle)
     session.flush()
     roles.grant_new(session, CYCLE_ROLES, object_id=cycle.id, creator_id=user_id, data=data)
+    _audit(session, user_id, cycle, "created")
     return cycle
 
 
 def add_entry(session: Session, *, actor: Actor, cycle: Cycle, data: EntryIn) -> ScheduleEntry:
-    require_manager(session, actor, cycle, "change its schedule")
+    user_id = require_manager(session, actor, cycle, "change its schedule")
     count = session.scalar(
         select(func.count()).select_from(ScheduleEntry).where(ScheduleEntry.cycle_id == cycle.id)
     )
@@ -452,6 +468,7 @@ def add_entry(session: Session, *, actor: Actor, cycle: Cycle, data: EntryIn) ->
     if entry.kind == MILESTONE:
         for series in list_series(session, cycle.id):
             _add_series_milestone(session, series, entry, tag=None)
+    _audit(session, user_id, cycle, "entry_added", entry_id=entry.id, name=entry.name)
     return entry
 
 
@@ -479,7 +496,7 @@ def _check_unique(session: Session, cycle: Cycle, data: EntryIn, *, entry_id: in
 def update_cycle(session: Session, *, actor: Actor, cycle: Cycle, data: CycleChange) -> Cycle:
     """Change a cycle's title, description or dates; its schedule must still
     fall between the new dates."""
-    require_manager(session, actor, cycle, "change it")
+    user_id = require_manager(session, actor, cycle, "change it")
     starts_on = data.starts_on or cycle.starts_on
     releases_on = data.releases_on or cycle.releases_on
     try:
@@ -501,12 +518,13 @@ def update_cycle(session: Session, *, actor: Actor, cycle: Cycle, data: CycleCha
         setattr(cycle, field_name, getattr(data, field_name))
     cycle.starts_on, cycle.releases_on = starts_on, releases_on
     session.flush()
+    _audit(session, user_id, cycle, "updated", fields=sorted(data.model_fields_set))
     return cycle
 
 
 def delete_cycle(session: Session, *, actor: Actor, cycle: Cycle) -> None:
     """Delete a cycle that nothing hangs off yet: no series, no freeze exception."""
-    require_superuser(actor)
+    user_id = require_superuser(actor)
     if session.scalar(select(Series.id).where(Series.cycle_id == cycle.id).limit(1)):
         raise Conflict(
             f"Projects take part in cycle {cycle.name}; remove their series first.",
@@ -519,6 +537,7 @@ def delete_cycle(session: Session, *, actor: Actor, cycle: Cycle) -> None:
             f"Cycle {cycle.name} has freeze exception requests; it cannot be deleted.",
             details={"resource": "freeze_exception"},
         )
+    _audit(session, user_id, cycle, "deleted")
     session.delete(cycle)
     session.flush()
 
@@ -528,7 +547,7 @@ def update_entry(
 ) -> ScheduleEntry:
     """Replace an entry's fields (not its kind). Renaming a milestone renames
     the tracker milestones that stand for it on every series."""
-    require_manager(session, actor, cycle, "change its schedule")
+    user_id = require_manager(session, actor, cycle, "change its schedule")
     if data.kind != entry.kind:
         raise InvalidInput.field(
             "kind", f"an entry keeps its kind ({entry.kind}); delete it and add another"
@@ -544,6 +563,7 @@ def update_entry(
     entry.ends_on = data.ends_on
     entry.description = data.description
     session.flush()
+    _audit(session, user_id, cycle, "entry_updated", entry_id=entry.id, name=entry.name)
     return entry
 
 
@@ -570,11 +590,12 @@ def _rename_milestones(session: Session, entry: ScheduleEntry, name: str) -> Non
 def delete_entry(session: Session, *, actor: Actor, cycle: Cycle, entry: ScheduleEntry) -> None:
     """Delete an entry. A milestone goes with its tracker milestones, so it
     is refused while tasks are targeted to it."""
-    require_manager(session, actor, cycle, "change its schedule")
+    user_id = require_manager(session, actor, cycle, "change its schedule")
     milestone_ids = tracker_milestones(session, [entry.id])[entry.id]
     _refuse_targeted(session, milestone_ids, f"milestone {entry.name}")
     session.execute(delete(SeriesMilestone).where(SeriesMilestone.entry_id == entry.id))
     session.execute(delete(Milestone).where(Milestone.id.in_(milestone_ids)))
+    _audit(session, user_id, cycle, "entry_deleted", entry_id=entry.id, name=entry.name)
     session.delete(entry)
     session.flush()
 
@@ -592,7 +613,7 @@ def _refuse_targeted(session: Session, milestone_ids: Sequence[int], what: str) 
 
 def join(session: Session, *, actor: Actor, cycle: Cycle, data: SeriesIn) -> Series:
     """Add a project to a cycle on one of its branches."""
-    require_manager(session, actor, cycle, "add projects to it")
+    user_id = require_manager(session, actor, cycle, "add projects to it")
     branch = session.get(Branch, data.branch_id)
     if branch is None or branch.project_id != data.project_id:
         raise InvalidInput.field(
@@ -617,6 +638,7 @@ def join(session: Session, *, actor: Actor, cycle: Cycle, data: SeriesIn) -> Ser
     session.flush()
     for entry in entries.values():
         _add_series_milestone(session, series, entry, tag=data.tags.get(entry.id))
+    _audit(session, user_id, cycle, "project_joined", project_id=data.project_id)
     return series
 
 
@@ -671,7 +693,7 @@ def update_series(
 ) -> Series:
     """Set a series' stable branch, release tag, milestone tags or support
     override; only the fields sent change."""
-    require_manager(session, actor, cycle, "change its series")
+    user_id = require_manager(session, actor, cycle, "change its series")
     sent = data.model_fields_set
     if "stable_branch_id" in sent and data.stable_branch_id is not None:
         branch = session.get(Branch, data.stable_branch_id)
@@ -692,16 +714,20 @@ def update_series(
         for entry_id, tag in data.tags.items():
             rows[entry_id].tag = tag
     session.flush()
+    _audit(
+        session, user_id, cycle, "series_updated", project_id=series.project_id, fields=sorted(sent)
+    )
     return series
 
 
 def leave(session: Session, *, actor: Actor, cycle: Cycle, series: Series) -> None:
     """Take a project out of a cycle, with the tracker milestones of its
     series; refused while tasks are targeted to them."""
-    require_manager(session, actor, cycle, "change its series")
+    user_id = require_manager(session, actor, cycle, "change its series")
     milestone_ids = [row.milestone_id for row in series_milestones(session, [series.id])[series.id]]
     _refuse_targeted(session, milestone_ids, f"the milestones of series {series.id}")
     session.execute(delete(SeriesMilestone).where(SeriesMilestone.series_id == series.id))
     session.execute(delete(Milestone).where(Milestone.id.in_(milestone_ids)))
+    _audit(session, user_id, cycle, "project_left", project_id=series.project_id)
     session.delete(series)
     session.flush()

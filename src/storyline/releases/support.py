@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from storyline.accounts import audit
 from storyline.errors import InvalidInput
 from storyline.kernel.access import Actor, require_superuser
 from storyline.kernel.paging import Page, PageRequest, paginate
@@ -117,11 +118,17 @@ def get_policy(session: Session) -> Policy:
 
 def set_policy(session: Session, *, actor: Actor, data: PolicyIn) -> None:
     """Replace the policy (superusers); no rules restores the default."""
-    require_superuser(actor)
+    user_id = require_superuser(actor)
     session.execute(delete(SupportRule))
     for rule in data.rules:
         session.add(SupportRule(**rule.model_dump()))
     session.flush()
+    audit.record(
+        session,
+        event_type=audit.SUPPORT_POLICY_CHANGED,
+        user_id=user_id,
+        rules=[rule.model_dump() for rule in data.rules],
+    )
 
 
 # Phases
