@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
-
+from storyline.config import Settings
+from storyline.kernel.db import Database
 from storyline.releases import exceptions
 
 
-def _expire_exceptions(session: Session, now: dt.datetime) -> None:
+def _expire_exceptions(db: Database, settings: Settings, now: dt.datetime) -> None:
     # Cheap when nothing is due: one indexed query for granted exceptions
     # past their deadline.
-    exceptions.expire(session, today=now.date())
+    with db.write() as session:
+        exceptions.expire(session, today=now.date())
 
 
 JOBS = (_expire_exceptions,)
