@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from storyline.bootstrap import Container
+from storyline.cli.main import app as cli_app
+from storyline.config import Settings
 from storyline.kernel.schema import utcnow
 from storyline.notifications.worker import Worker
 from storyline.releases.models import ProjectRepository, ScheduleEntry, SeriesMilestone
@@ -285,3 +288,22 @@ def test_git_runs_outside_any_transaction(
     assert mirrors.sync(container.db, container.settings, utcnow()) == [(world.project_a, None)]
     assert checked_out
     assert set(checked_out) == {0}
+
+
+def test_the_command_line_fetches_now(
+    container: Container, client: TestClient, world: World, daemon: str, settings: Settings
+) -> None:
+    _set(client, world, world.project_a, f"{daemon}/a")
+    _set(client, world, world.project_b, f"{daemon}/missing")
+    # Fetched a minute ago: the worker would wait, the command does not.
+    mirrors.sync(container.db, container.settings, utcnow())
+    env = {
+        "STORYLINE_DATABASE_URL": settings.database_url,
+        "STORYLINE_DATA_DIR": str(settings.data_dir),
+        "COLUMNS": "200",
+    }
+    result = CliRunner().invoke(cli_app, ["velocity", "fetch"], env=env)
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert f"project {world.project_a}: fetched" in result.output
+    assert f"project {world.project_b}: " in result.output
+    assert f"project {world.project_b}: fetched" not in result.output

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import or_, select, update
 
 from storyline.config import Settings
 from storyline.kernel.db import Database
@@ -160,24 +160,29 @@ class _Due:
 
 
 def _due(db: Database, now: dt.datetime, force: bool) -> list[_Due]:
+    query = (
+        select(
+            ProjectRepository.project_id,
+            ProjectRepository.location,
+            ProjectRepository.fetched_at,
+        )
+        .where(ProjectRepository.location.contains("://"))
+        # Never fetched first, then the stalest.
+        .order_by(
+            ProjectRepository.fetched_at.is_not(None),
+            ProjectRepository.fetched_at,
+            ProjectRepository.project_id,
+        )
+    )
+    if not force:
+        query = query.where(
+            or_(
+                ProjectRepository.fetched_at.is_(None),
+                ProjectRepository.fetched_at < now - REFRESH_INTERVAL,
+            )
+        )
     with db.read() as session:
-        stale: ColumnElement[bool] = ProjectRepository.fetched_at.is_(None)
-        if not force:
-            stale = or_(stale, ProjectRepository.fetched_at < now - REFRESH_INTERVAL)
-        rows = session.execute(
-            select(
-                ProjectRepository.project_id,
-                ProjectRepository.location,
-                ProjectRepository.fetched_at,
-            )
-            .where(ProjectRepository.location.contains("://"), stale)
-            # Never fetched first, then the stalest.
-            .order_by(
-                ProjectRepository.fetched_at.is_not(None),
-                ProjectRepository.fetched_at,
-                ProjectRepository.project_id,
-            )
-        ).all()
+        rows = session.execute(query).all()
     return [_Due(p, loc, at is None) for p, loc, at in rows if is_remote(loc)]
 
 
