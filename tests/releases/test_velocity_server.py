@@ -296,6 +296,7 @@ def test_only_passed_milestones_are_compared(container: Container, tracked: Worl
             cycle_ref=tracked.cycles["icehouse"],
             project_id=tracked.project_a,
             today=dt.date(2014, 1, 1),
+            data_dir=container.settings.data_dir,
         )
     assert result.milestones == 1
     assert result.projects[0].commits is not None

@@ -33,11 +33,14 @@ from storyline.notifications.webhook_sender import WebhookSender
 log = logging.getLogger(__name__)
 
 
-# A periodic job of another subsystem (the deadline of freeze exceptions):
-# a service run in a write unit of work of its own on every pass, given the
-# worker's time. The composition root collects them (`Runtime.jobs`), since
-# this subsystem cannot import the ones that come after it.
-Job = Callable[[Session, dt.datetime], object]
+# A periodic job of another subsystem (the deadline of freeze exceptions,
+# the clones of remote repositories), run on every pass with the database,
+# the settings and the worker's time. A job owns its units of work, as an
+# edge does: most run one write unit of work; one that waits on the network
+# must not hold a transaction open meanwhile. The composition root collects
+# them (`Runtime.jobs`), since this subsystem cannot import the ones that
+# come after it.
+Job = Callable[[Database, Settings, dt.datetime], object]
 
 
 class Runtime(Protocol):
@@ -93,8 +96,7 @@ class Worker:
         for job in self.jobs:
             # Before delivery, so that the events a job records go out in
             # this same pass.
-            with self.db.write() as session:
-                job(session, self.now())
+            job(self.db, self.settings, self.now())
         handled = 0
         for _ in range(max_batches):
             batch = self._claim()

@@ -291,6 +291,26 @@ def expire(
     )
 
 
+@velocity.command("fetch")
+def fetch() -> None:
+    """Clone or fetch every project's remote repository now, without waiting
+    for the worker's refresh interval."""
+    from storyline.kernel import migrate
+    from storyline.kernel.schema import utcnow
+    from storyline.releases.velocity import mirrors
+
+    container = build(Settings.from_env())
+    try:
+        migrate.upgrade(container.db.engine)
+        outcomes = mirrors.sync(container.db, container.settings, utcnow(), force=True)
+    finally:
+        container.db.dispose()
+    for project_id, error in outcomes:
+        console.print(f"project {project_id}: {error or 'fetched'}", markup=False)
+    if any(error for _, error in outcomes):
+        raise typer.Exit(1)
+
+
 # Velocity: these work on local git repositories and report files, not on
 # the database.
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.orm import Session
-
+from storyline.config import Settings
+from storyline.kernel.db import Database
 from storyline.releases import exceptions
+from storyline.releases.velocity import mirrors
 
 
-def _expire_exceptions(session: Session, now: dt.datetime) -> None:
+def _expire_exceptions(db: Database, settings: Settings, now: dt.datetime) -> None:
     # Cheap when nothing is due: one indexed query for granted exceptions
     # past their deadline.
-    exceptions.expire(session, today=now.date())
+    with db.write() as session:
+        exceptions.expire(session, today=now.date())
 
 
-JOBS = (_expire_exceptions,)
+def _sync_mirrors(db: Database, settings: Settings, now: dt.datetime) -> None:
+    # Cheap when nothing is due: one query. It opens its own short units of
+    # work, since git may wait on the network for minutes.
+    mirrors.sync(db, settings, now)
+
+
+JOBS = (_expire_exceptions, _sync_mirrors)

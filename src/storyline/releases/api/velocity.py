@@ -40,6 +40,8 @@ class MeasuresOut(BaseModel):
     bugs: MilestonesOut
     commits: MilestonesOut | None
     commits_note: str | None
+    # When the worker last fetched the clone of a remote repository.
+    commits_fetched_at: Timestamp | None
 
     @classmethod
     def of(cls, row: Measures) -> MeasuresOut:
@@ -50,6 +52,7 @@ class MeasuresOut(BaseModel):
             bugs=MilestonesOut.of(row.bugs),
             commits=MilestonesOut.of(row.commits) if row.commits is not None else None,
             commits_note=row.commits_note,
+            commits_fetched_at=row.commits_fetched_at,
         )
 
 
@@ -96,6 +99,7 @@ def get_velocity(
                 baseline_ref=baseline,
                 project_id=project_id,
                 project_group_id=project_group_id,
+                data_dir=ctx.settings.data_dir,
             )
         )
 

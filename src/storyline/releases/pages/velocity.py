@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Response
@@ -43,6 +44,7 @@ class Row:
     name: str
     measures: list[Measure]
     note: str | None
+    fetched_at: dt.datetime | None
 
 
 def _row(row: Measures, baseline: str, current: str) -> Row:
@@ -66,7 +68,7 @@ def _row(row: Measures, baseline: str, current: str) -> Row:
         # (project names included).
         chart = Markup(inline_svg(svg, prefix=prefix))
         measures.append(Measure(LABELS[key], [_cells(m) for m in milestones], chart))
-    return Row(row.kind, row.name, measures, row.commits_note)
+    return Row(row.kind, row.name, measures, row.commits_note, row.commits_fetched_at)
 
 
 @router.get("/cycles/{name}/velocity")
@@ -85,6 +87,7 @@ def velocity_page(
             baseline_ref=baseline or None,
             project_id=project_id,
             project_group_id=project_group_id,
+            data_dir=ctx.container.settings.data_dir,
         )
     current, earlier = result.cycle.name, result.baseline.name
     return render(

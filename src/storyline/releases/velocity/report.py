@@ -13,7 +13,8 @@ of its projects), and for each milestone of the cycle that has passed:
   previous boundary and the milestone's tag: the previous cycle's release tag
   for milestone 1. Where a tag is missing, the development branch's last
   commit by the end of the milestone's day stands for it (by the end of the
-  day before the cycle starts, for a missing release tag).
+  day before the cycle starts, for a missing release tag). A remote
+  repository is counted in the clone the worker keeps (`mirrors`).
 
 Each measure is compared with the same milestones of the baseline cycle
 (`scores.score_milestones`: milestone 1 sets the growth). A project without
@@ -40,7 +41,7 @@ from storyline.releases.models import (
     Series,
     SeriesMilestone,
 )
-from storyline.releases.velocity import git
+from storyline.releases.velocity import git, mirrors
 from storyline.releases.velocity.repositories import is_remote
 from storyline.releases.velocity.scores import MilestoneScore, score_milestones
 from storyline.tracker.models import (
@@ -74,6 +75,8 @@ class Measures:
     # (or, for a group, how many of its projects could not be counted).
     commits: list[MilestoneScore] | None
     commits_note: str | None = None
+    # For a remote repository: when the worker last fetched its clone.
+    commits_fetched_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,7 @@ class _Counts:
     bugs: list[int]
     commits: list[int] | None
     note: str | None = None
+    fetched_at: dt.datetime | None = None
 
 
 def _projects(
@@ -186,10 +190,12 @@ def cycle_velocity(
     project_id: int | None = None,
     project_group_id: int | None = None,
     today: dt.date | None = None,
+    data_dir: Path,
 ) -> CycleVelocity:
     """The velocity of the cycle (an id or a name) against `baseline_ref` (by
     default the cycle before it), for its projects, one project, or one group
-    and its projects."""
+    and its projects. Remote repositories are counted in their clones under
+    `data_dir`."""
     if project_id is not None and project_group_id is not None:
         raise InvalidInput.field("project_group_id", "give a project or a group, not both")
     cycle = cycle_service.get_cycle(session, cycle_ref)
@@ -261,8 +267,18 @@ def cycle_velocity(
         repository = repositories.get(project.id)
         if repository is None:
             return _Counts(features, bugs, None, "no repository is configured")
+        path, note = Path(repository.location), None
         if is_remote(repository.location):
-            return _Counts(features, bugs, None, "remote repositories are not cloned yet")
+            path = mirrors.mirror_path(data_dir, project.id)
+            # Why a fetch failed names hosts and paths of the server: for
+            # administrators only, like the location itself.
+            failed = repository.last_error is not None
+            why = f": {repository.last_error}" if failed and actor.is_superuser else ""
+            if not path.is_dir():
+                waiting = "the repository has not been cloned yet"
+                return _Counts(features, bugs, None, f"cloning failed{why}" if failed else waiting)
+            if failed:
+                note = f"the last fetch failed{why}; counts may be behind"
         before = previous[of.id]
         before_series = series.get((before.id, project.id)) if before is not None else None
         boundaries = _boundaries(
@@ -272,11 +288,12 @@ def cycle_velocity(
             {e.id: (m.tag if m else None) for e, m in zip(entries[of.id], targets, strict=True)},
             before_series.release_tag if before_series is not None else None,
         )
+        fetched_at = repository.fetched_at if is_remote(repository.location) else None
         try:
-            commits = git.count_ranges(Path(repository.location), boundaries)
+            commits = git.count_ranges(path, boundaries)
         except StorylineError as error:
-            return _Counts(features, bugs, None, error.message)
-        return _Counts(features, bugs, commits)
+            return _Counts(features, bugs, None, error.message, fetched_at)
+        return _Counts(features, bugs, commits, note, fetched_at)
 
     def measures(kind: str, id_: int, name: str, now: _Counts, then: _Counts) -> Measures:
         def scored(current: list[int], earlier: list[int]) -> list[MilestoneScore]:
@@ -295,6 +312,7 @@ def cycle_velocity(
             scored(now.bugs, then.bugs),
             commits,
             now.note or then.note,
+            now.fetched_at,
         )
 
     rows = [(p, counts(p, cycle), counts(p, baseline)) for p in projects]
