@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from storyline.cli.main import app as cli_app
 from storyline.config import Settings
 from storyline.kernel.schema import utcnow
 from storyline.notifications.worker import Worker
+from storyline.releases import jobs
 from storyline.releases.models import ProjectRepository, ScheduleEntry, SeriesMilestone
 from storyline.releases.velocity import mirrors
 from tests.releases import test_velocity_server as server
@@ -113,6 +115,8 @@ def test_the_worker_clones_and_velocity_counts_in_the_clone(
     assert waiting["commits_note"] == "the repository has not been cloned yet"
 
     Worker(container).run_once()
+    # The clone is made beside the pass, which does not wait for it.
+    assert jobs.wait_for_mirrors(timeout=60)
 
     mirror = mirrors.mirror_path(container.settings.data_dir, world.project_a)
     assert mirror == container.settings.data_dir / "repositories" / f"{world.project_a}.git"
@@ -307,3 +311,30 @@ def test_the_command_line_fetches_now(
     assert f"project {world.project_a}: fetched" in result.output
     assert f"project {world.project_b}: " in result.output
     assert f"project {world.project_b}: fetched" not in result.output
+
+
+def test_the_worker_delivers_while_a_clone_is_still_running(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    passes: list[dt.datetime] = []
+
+    def slow_sync(db: object, settings: object, now: dt.datetime) -> list[object]:
+        passes.append(now)
+        started.set()
+        release.wait(30)
+        return []
+
+    monkeypatch.setattr(mirrors, "sync", slow_sync)
+    worker = Worker(container)
+    try:
+        worker.run_once()
+        assert started.wait(10)
+        # A second pass comes back while the first sync still waits on git,
+        # and starts no second sync beside it.
+        worker.run_once()
+        assert not jobs.wait_for_mirrors(timeout=0.1)
+        assert len(passes) == 1
+    finally:
+        release.set()
+    assert jobs.wait_for_mirrors(timeout=10)
