@@ -45,7 +45,8 @@ class Row:
     note: str | None
 
 
-def _row(row: Measures, baseline: str, current: str) -> Row:
+def chart_row(row: Measures, baseline: str, current: str) -> Row:
+    """A row's tables and charts, as the velocity page and the cycle page show them."""
     measures = []
     for key, milestones in (
         ("features", row.features),
@@ -91,5 +92,5 @@ def velocity_page(
         ctx,
         "releases/velocity.html",
         result=result,
-        rows=[_row(r, earlier, current) for r in [*result.groups, *result.projects]],
+        rows=[chart_row(r, earlier, current) for r in [*result.groups, *result.projects]],
     )
