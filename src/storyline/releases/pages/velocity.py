@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Response
@@ -17,6 +18,10 @@ from storyline.web.security import PageDep
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 LABELS = {"features": "Features completed", "bugs": "Bugs fixed", "commits": "Commits"}
+# Drawing a chart takes a quarter of a second, and the counts behind it
+# change only when stories are done or commits land: pages show the same
+# charts again and again. A chart is tens of kilobytes.
+CHART_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,22 @@ class Row:
     note: str | None
 
 
+@functools.lru_cache(maxsize=CHART_CACHE)
+def _chart(
+    milestones: tuple[MilestoneScore, ...],
+    *,
+    baseline: str,
+    current: str,
+    title: str,
+    unit: str,
+    prefix: str,
+) -> Markup:
+    svg = render_velocity(milestones, baseline=baseline, current=current, title=title, unit=unit)
+    # Safe as markup: ElementTree wrote it and escaped every text in it
+    # (project names included).
+    return Markup(inline_svg(svg, prefix=prefix))
+
+
 def chart_row(row: Measures, baseline: str, current: str) -> Row:
     """A row's tables and charts, as the velocity page and the cycle page show them."""
     measures = []
@@ -55,17 +76,14 @@ def chart_row(row: Measures, baseline: str, current: str) -> Row:
     ):
         if not milestones:
             continue
-        svg = render_velocity(
-            milestones,
+        chart = _chart(
+            tuple(milestones),
             baseline=baseline,
             current=current,
             title=f"{row.name}: {LABELS[key]}",
             unit=LABELS[key],
+            prefix=f"{row.kind}{row.id}-{key}-",
         )
-        prefix = f"{row.kind}{row.id}-{key}-"
-        # Safe as markup: ElementTree wrote it and escaped every text in it
-        # (project names included).
-        chart = Markup(inline_svg(svg, prefix=prefix))
         measures.append(Measure(LABELS[key], [_cells(m) for m in milestones], chart))
     return Row(row.kind, row.name, measures, row.commits_note)
 
