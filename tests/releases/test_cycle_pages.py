@@ -1,16 +1,24 @@
-"""The cycle pages over HTTP: opening a cycle, the cycle page, the week
-table and its forms, the support table."""
+"""The cycle pages over HTTP: opening a cycle, the cycle page (with its
+freeze exceptions, this week's reports and its velocity), the week table and
+its forms, the support table."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
 
 from storyline.bootstrap import Container
-from tests.factories import Factory
+from storyline.releases import cycles
+from storyline.releases.reports import monday_of
+from tests.factories import Factory, TestUser
 from tests.web.signin import HTML, new_browser, sign_in
 
 D = dt.date
+DAY = dt.timedelta(days=1)
 
 
 def _today() -> dt.date:
@@ -75,6 +83,149 @@ def test_the_cycle_page_links_every_part_and_shows_series_phases(factory: Factor
     assert "openstack/nova" in page.text
     assert "phase-development" in page.text
     assert factory.client.get("/cycles/nope", headers=HTML).status_code == 404
+
+
+@dataclass
+class Cycles:
+    admin: TestUser
+    dev: TestUser
+    # The cycle under way and the one before it, each with a milestone 1
+    # that has passed: (cycle id, its milestone 1's schedule entry id).
+    during: tuple[int, int]
+    before: tuple[int, int]
+
+
+def _cycles(factory: Factory) -> Cycles:
+    admin, dev = factory.admin(), factory.user()
+    today = _today()
+    ids = []
+    for name, starts in (("before", today - 400 * DAY), ("during", today - 100 * DAY)):
+        cycle_id = factory.cycle(
+            admin,
+            name,
+            starts_on=starts,
+            releases_on=starts + 180 * DAY,
+            entries=({"kind": "milestone", "number": 1, "starts_on": starts + 70 * DAY},),
+        )
+        with factory.container.db.read() as session:
+            entry = cycles.entry_of(session, cycle_id, "milestone", 1)
+            assert entry is not None
+            ids.append((cycle_id, entry.id))
+    return Cycles(admin, dev, during=ids[1], before=ids[0])
+
+
+def _take_part(
+    factory: Factory, w: Cycles, name: str, *, before_done: int, during_done: int
+) -> int:
+    """A project in both cycles with features done in each milestone 1, a
+    freeze exception request and this week's report; the project's id."""
+    project = factory.project(w.admin, name)["id"]
+    for (cycle_id, entry_id), done in ((w.before, before_done), (w.during, during_done)):
+        series = factory.series(w.admin, cycle_id=cycle_id, project_id=project)
+        with factory.container.db.read() as session:
+            milestone = next(
+                m.milestone_id
+                for m in cycles.series_milestones(session, [series])[series]
+                if m.entry_id == entry_id
+            )
+        for _ in range(done):
+            story = factory.story(w.admin, is_bug=False)["id"]
+            factory.task(
+                w.admin, story_id=story, project_id=project, milestone_id=milestone,
+                status="merged",
+            )  # fmt: skip
+    _request(factory, w, project, f"Feature of {name}")
+    week = monday_of(_today()).isoformat()
+    written = factory.client.put(
+        f"/v1/cycles/{w.during[0]}/reports/{project}/{week}",
+        json={"content": f"*{name} is on track*"},
+        headers=w.admin.headers,
+    )
+    assert written.status_code == 200, written.text
+    return project
+
+
+def _request(factory: Factory, w: Cycles, project: int, title: str, **story: Any) -> int:
+    """A freeze exception request, by `w.dev`, for a new feature of `project`."""
+    story_id = factory.story(w.dev, title, is_bug=False, **story)["id"]
+    factory.task(w.dev, story_id=story_id, project_id=project)
+    requested = factory.client.post(
+        "/v1/freeze_exceptions",
+        json={
+            "story_id": story_id, "project_id": project, "cycle_id": w.during[0],
+            "rationale": "Ready in days.", "self_contained": True, "days_to_merge": 3,
+            "risk": "low",
+        },
+        headers=w.dev.headers,
+    )  # fmt: skip
+    assert requested.status_code == 200, requested.text
+    exception_id: int = requested.json()["id"]
+    return exception_id
+
+
+def test_the_cycle_page_shows_exceptions_reports_and_velocity(
+    factory: Factory, container: Container
+) -> None:
+    w = _cycles(factory)
+    nova = _take_part(factory, w, "openstack/nova", before_done=2, during_done=1)
+    swift = factory.project(w.admin, "openstack/swift")["id"]
+    factory.series(w.admin, cycle_id=w.during[0], project_id=swift)
+    hidden = _request(factory, w, nova, "Embargoed feature", private=True, users=[w.dev.id])
+
+    outsider = new_browser(container, factory.user())
+    page = outsider.get("/cycles/during", headers=HTML)
+    assert page.status_code == 200, page.text
+    html = page.text
+    exceptions = html.split('id="freeze-exceptions"')[1].split("</section>")[0]
+    assert "Feature of openstack/nova" in exceptions
+    assert "Requested" in exceptions
+    assert "Embargoed feature" not in html
+    assert f'data-exception-id="{hidden}"' not in html
+    assert 'href="/cycles/during/exceptions"' in exceptions
+    # The requester sees the private story's request too.
+    mine = new_browser(container, w.dev).get("/cycles/during", headers=HTML).text
+    assert f'data-exception-id="{hidden}"' in mine
+
+    reports = html.split('id="status-reports"')[1].split('id="velocity"')[0]
+    assert f'week of <time datetime="{monday_of(_today()).isoformat()}">' in reports
+    assert "<em>openstack/nova is on track</em>" in reports
+    assert "No report yet from openstack/swift." in reports
+    assert f'href="/cycles/during/reports?week={monday_of(_today()).isoformat()}"' in reports
+
+    velocity = html.split('id="velocity"')[1].split("</section>")[0]
+    assert "Velocity against before" in velocity
+    # Features of milestone 1: 2 in the cycle before, 1 in this one.
+    assert "<tr><td>1</td><td>2</td><td>1</td><td>-</td><td>-</td></tr>" in velocity
+    assert velocity.count("<svg ") == 2
+    assert 'href="/cycles/during/velocity"' in velocity
+    # The first cycle has nothing to compare with.
+    assert 'id="velocity"' not in factory.client.get("/cycles/before", headers=HTML).text
+
+
+def test_the_cycle_page_costs_the_same_queries_for_one_project_or_many(
+    factory: Factory, container: Container
+) -> None:
+    w = _cycles(factory)
+    _take_part(factory, w, "org/one", before_done=1, during_done=1)
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def record(*args: Any) -> None:
+            seen.append(args[2])
+
+        event.listen(container.db.engine, "before_cursor_execute", record)
+        try:
+            page = factory.client.get("/cycles/during", headers=HTML)
+        finally:
+            event.remove(container.db.engine, "before_cursor_execute", record)
+        assert page.status_code == 200, page.text
+        return len(seen)
+
+    one = statements()
+    for n in range(3):
+        _take_part(factory, w, f"org/more-{n}", before_done=2, during_done=1)
+    assert statements() == one
 
 
 def test_the_week_table_marks_the_current_week(factory: Factory, container: Container) -> None:

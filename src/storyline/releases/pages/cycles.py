@@ -1,6 +1,8 @@
-"""The cycle pages: the list of cycles (and opening one), a cycle's page,
-its week-by-week schedule (adding entries and projects), its iCalendar feed,
-and the stable support table.
+"""The cycle pages: the list of cycles (and opening one), a cycle's page
+(with its freeze exceptions, this week's status reports and its velocity,
+each read through the service of its own page), its week-by-week schedule
+(adding entries and projects), its iCalendar feed, and the stable support
+table.
 
 Cycles are public plans; the forms call the services the API calls, which
 decide who may change what (superusers open cycles; release managers
@@ -16,12 +18,15 @@ from fastapi import APIRouter, Form, Path, Response
 from sqlalchemy.orm import Session
 
 from storyline.errors import Conflict, InvalidInput, NotFound
-from storyline.kernel import roles
+from storyline.kernel import markdown, roles
 from storyline.kernel.paging import PageRequest
 from storyline.kernel.validation import validate
-from storyline.releases import calendar, cycles, support
+from storyline.releases import calendar, cycles, exceptions, reports, support
 from storyline.releases.cycles import CycleIn, EntryIn
+from storyline.releases.exceptions import ExceptionFilter
 from storyline.releases.models import CYCLE_ROLES, ENTRY_KINDS, MILESTONE, RELEASE_MANAGER, Cycle
+from storyline.releases.pages.velocity import chart_row
+from storyline.releases.velocity.report import cycle_totals
 from storyline.tracker.page_data import load_names
 from storyline.web.listing import errors_by_field
 from storyline.web.rendering import PageRoute, redirect, render, sign_in_first
@@ -33,6 +38,8 @@ TextField = Annotated[str, Form(max_length=10_000)]
 CycleName = Annotated[str, Path(min_length=1, max_length=50)]
 # The support table shows this many series; the API pages through all of them.
 SUPPORT_ROWS = 500
+# The cycle page shows the most recent requests; the exceptions page has them all.
+CYCLE_EXCEPTIONS = 20
 
 
 def _today() -> dt.date:
@@ -99,6 +106,23 @@ def cycle_page(ctx: PageDep, name: CycleName) -> Response:
         phases = support.cycle_support(session, today=today)
         managers = cycles.managers(session, [cycle.id])[cycle.id]
         names = load_names(session, actor=ctx.actor, user_ids=managers)
+        requests = exceptions.list_exceptions(
+            session,
+            actor=ctx.actor,
+            filters=ExceptionFilter(cycle_id=cycle.id),
+            page=PageRequest(limit=CYCLE_EXCEPTIONS, sort_dir="desc"),
+        )
+        week = reports.current_week(cycle, today)
+        week_rows = reports.week_reports(session, actor=ctx.actor, cycle=cycle, week=week)
+        previous = cycles.previous_cycle(session, cycle)
+        velocity = None
+        if previous is not None:
+            totals = cycle_totals(
+                session, actor=ctx.actor, cycle=cycle, baseline=previous, today=today
+            )
+            # Until its first milestone passes, a cycle has nothing to compare.
+            if totals.features:
+                velocity = chart_row(totals, previous.name, cycle.name)
         return render(
             ctx, "releases/cycle.html", cycle=cycle, entries=entries,
             milestones=[e for e in entries if e.kind == MILESTONE],
@@ -106,7 +130,15 @@ def cycle_page(ctx: PageDep, name: CycleName) -> Response:
             series=[(s, project, support.phase_of(s, phases)) for s, project in series],
             days_to_release=(cycle.releases_on - today).days, today=today,
             managers=[names.user(user_id) for user_id in managers],
-            previous=cycles.previous_cycle(session, cycle), next=cycles.next_cycle(session, cycle),
+            previous=previous, next=cycles.next_cycle(session, cycle),
+            exceptions=exceptions.views(session, actor=ctx.actor, found=requests.items),
+            exceptions_total=requests.total, week=week,
+            reported=[r for r in week_rows if r.report],
+            unreported=[r for r in week_rows if not r.report],
+            report_html={
+                r.project.id: markdown.render(r.report.content) for r in week_rows if r.report
+            },
+            velocity=velocity,
         )  # fmt: skip
 
 

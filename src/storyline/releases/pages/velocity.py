@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Response
@@ -18,6 +19,10 @@ from storyline.web.security import PageDep
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 LABELS = {"features": "Features completed", "bugs": "Bugs fixed", "commits": "Commits"}
+# Drawing a chart takes a quarter of a second, and the counts behind it
+# change only when stories are done or commits land: pages show the same
+# charts again and again. A chart is tens of kilobytes.
+CHART_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,24 @@ class Row:
     fetched_at: dt.datetime | None
 
 
-def _row(row: Measures, baseline: str, current: str) -> Row:
+@functools.lru_cache(maxsize=CHART_CACHE)
+def _chart(
+    milestones: tuple[MilestoneScore, ...],
+    *,
+    baseline: str,
+    current: str,
+    title: str,
+    unit: str,
+    prefix: str,
+) -> Markup:
+    svg = render_velocity(milestones, baseline=baseline, current=current, title=title, unit=unit)
+    # Safe as markup: ElementTree wrote it and escaped every text in it
+    # (project names included).
+    return Markup(inline_svg(svg, prefix=prefix))
+
+
+def chart_row(row: Measures, baseline: str, current: str) -> Row:
+    """A row's tables and charts, as the velocity page and the cycle page show them."""
     measures = []
     for key, milestones in (
         ("features", row.features),
@@ -56,17 +78,14 @@ def _row(row: Measures, baseline: str, current: str) -> Row:
     ):
         if not milestones:
             continue
-        svg = render_velocity(
-            milestones,
+        chart = _chart(
+            tuple(milestones),
             baseline=baseline,
             current=current,
             title=f"{row.name}: {LABELS[key]}",
             unit=LABELS[key],
+            prefix=f"{row.kind}{row.id}-{key}-",
         )
-        prefix = f"{row.kind}{row.id}-{key}-"
-        # Safe as markup: ElementTree wrote it and escaped every text in it
-        # (project names included).
-        chart = Markup(inline_svg(svg, prefix=prefix))
         measures.append(Measure(LABELS[key], [_cells(m) for m in milestones], chart))
     return Row(row.kind, row.name, measures, row.commits_note, row.commits_fetched_at)
 
@@ -94,5 +113,5 @@ def velocity_page(
         ctx,
         "releases/velocity.html",
         result=result,
-        rows=[_row(r, earlier, current) for r in [*result.groups, *result.projects]],
+        rows=[chart_row(r, earlier, current) for r in [*result.groups, *result.projects]],
     )

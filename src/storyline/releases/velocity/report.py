@@ -53,20 +53,21 @@ from storyline.tracker.models import (
     project_group_mapping,
 )
 
-__all__ = ["MAX_PROJECTS", "CycleVelocity", "Measures", "cycle_velocity"]
+__all__ = ["MAX_PROJECTS", "CycleVelocity", "Measures", "cycle_totals", "cycle_velocity"]
 
 # Each project with a repository costs a few git processes per cycle the
 # first time (counts are then cached by commit ids); a larger cycle is read
-# a group or a project at a time.
+# a group or a project at a time. Without commits there is no such cost, and
+# no limit.
 MAX_PROJECTS = 30
 OPEN_STATUSES = ("todo", "inprogress", "review")
 
 
 @dataclass(frozen=True, slots=True)
 class Measures:
-    """One row: a project or a group, each measure per milestone."""
+    """One row: a project, a group or a whole cycle, each measure per milestone."""
 
-    kind: str  # "project" or "project_group"
+    kind: str  # "project", "project_group" or "cycle"
     id: int
     name: str
     features: list[MilestoneScore]
@@ -100,7 +101,12 @@ class _Counts:
 
 
 def _projects(
-    session: Session, cycle: Cycle, project_id: int | None, group: ProjectGroup | None
+    session: Session,
+    cycle: Cycle,
+    project_id: int | None,
+    group: ProjectGroup | None,
+    *,
+    limited: bool,
 ) -> list[Project]:
     stmt = (
         select(Project)
@@ -116,6 +122,8 @@ def _projects(
             project_group_mapping.c.project_group_id == group.id
         )
         stmt = stmt.where(Project.id.in_(members))
+    if not limited:
+        return list(session.scalars(stmt.order_by(Project.name)))
     projects = list(session.scalars(stmt.order_by(Project.name).limit(MAX_PROJECTS + 1)))
     if len(projects) > MAX_PROJECTS:
         raise InvalidInput.field(
@@ -190,12 +198,14 @@ def cycle_velocity(
     project_id: int | None = None,
     project_group_id: int | None = None,
     today: dt.date | None = None,
-    data_dir: Path,
+    data_dir: Path | None = None,
 ) -> CycleVelocity:
     """The velocity of the cycle (an id or a name) against `baseline_ref` (by
     default the cycle before it), for its projects, one project, or one group
-    and its projects. Remote repositories are counted in their clones under
-    `data_dir`."""
+    and its projects. Commits are counted when `data_dir` is given (remote
+    repositories in their clones under it); without it, from the tracker
+    alone, and no repository is read."""
+    count_commits = data_dir is not None
     if project_id is not None and project_group_id is not None:
         raise InvalidInput.field("project_group_id", "give a project or a group, not both")
     cycle = cycle_service.get_cycle(session, cycle_ref)
@@ -213,7 +223,7 @@ def cycle_velocity(
         group = session.get(ProjectGroup, project_group_id)
         if group is None:
             raise NotFound.of("project group", project_group_id)
-    projects = _projects(session, cycle, project_id, group)
+    projects = _projects(session, cycle, project_id, group, limited=count_commits)
 
     today = today or dt.datetime.now(dt.UTC).date()
     current_entries = [
@@ -264,6 +274,8 @@ def cycle_velocity(
         targets = [milestones.get((own.id, e.id)) for e in entries[of.id]]
         features = [done.get((project.id, t.milestone_id, False), 0) if t else 0 for t in targets]
         bugs = [done.get((project.id, t.milestone_id, True), 0) if t else 0 for t in targets]
+        if data_dir is None:
+            return _Counts(features, bugs, None)
         repository = repositories.get(project.id)
         if repository is None:
             return _Counts(features, bugs, None, "no repository is configured")
@@ -346,4 +358,37 @@ def _sum(counts: Sequence[_Counts], size: int) -> _Counts:
         [sum(c.bugs[i] for c in counts) for i in range(size)],
         [sum(c[i] for c in counted) for i in range(size)] if counted else None,
         f"{missing} of {len(counts)} projects have no commit count" if missing else None,
+    )
+
+
+def cycle_totals(
+    session: Session, *, actor: Actor, cycle: Cycle, baseline: Cycle, today: dt.date | None = None
+) -> Measures:
+    """The features and bugs of all the cycle's projects together, against
+    `baseline`: the cycle page's summary. From the tracker alone, so that
+    showing a cycle never waits for git."""
+    result = cycle_velocity(
+        session,
+        actor=actor,
+        cycle_ref=cycle.id,
+        baseline_ref=baseline.id,
+        today=today,
+    )
+
+    def total(rows: Sequence[list[MilestoneScore]]) -> list[MilestoneScore]:
+        if not result.milestones:
+            return []
+        # Every row has one score per compared milestone, zeros included.
+        return score_milestones(
+            [sum(row[i].baseline for row in rows) for i in range(result.milestones)],
+            [sum(row[i].current for row in rows) for i in range(result.milestones)],
+        )
+
+    return Measures(
+        "cycle",
+        cycle.id,
+        cycle.name,
+        total([row.features for row in result.projects]),
+        total([row.bugs for row in result.projects]),
+        None,
     )
