@@ -44,8 +44,15 @@ def _offered(modules: list[ModuleType], name: str) -> Iterator[Any]:
 
 def api_routers() -> tuple[APIRouter, ...]:
     """Every /v1 router in the order FastAPI tries them: the system's, then
-    each subsystem's (busiest first, see `SUBSYSTEMS`)."""
-    return (system.router, *_offered(subsystems.parts("api"), "ROUTERS"))
+    each subsystem's (busiest first, see `SUBSYSTEMS`), then the routers whose
+    paths swallow the rest (`CATCH_ALL_ROUTERS`: a project by a name with
+    slashes), so that no subsystem's route below them is shadowed."""
+    parts = subsystems.parts("api")
+    return (
+        system.router,
+        *_offered(parts, "ROUTERS"),
+        *_offered(parts, "CATCH_ALL_ROUTERS"),
+    )
 
 
 class _Edge(FastAPI):

@@ -383,6 +383,15 @@ WITHOUT_IF_MATCH = {
     ("PUT", "/users/{user_id:int}/tokens/{token_id:int}"),
     ("DELETE", "/users/{user_id:int}/tokens/{token_id:int}"),
     ("DELETE", "/users/{user_id:int}/tokens/delete_all"),
+    # Release management: flags and targets are set or cleared, the same
+    # request twice gives the same result, and a target's tasks change through
+    # the tracker's own task update; leads are a set of people, like a team's.
+    ("PUT", "/stories/{story_id}/translatable"),
+    ("DELETE", "/stories/{story_id}/translatable"),
+    ("PUT", "/stories/{story_id}/targets"),
+    ("DELETE", "/stories/{story_id}/targets"),
+    ("PUT", "/projects/{project_id}/leads"),
+    ("PUT", "/project_groups/{group_id}/leads"),
 }
 
 

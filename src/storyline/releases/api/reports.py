@@ -7,13 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel import markdown
 from storyline.kernel.validation import Id
 from storyline.releases import cycles
 from storyline.releases import reports as service
-from storyline.releases.models import StatusReport
+from storyline.releases.models import Cycle, StatusReport
 from storyline.releases.reports import ReportIn
 
 router = APIRouter(prefix="/cycles/{cycle_id}/reports", tags=["release cycles"])
@@ -79,13 +81,36 @@ def get_report(ctx: ContextDep, cycle_id: Id, project_id: Id, week: dt.date) -> 
         )
 
 
+def _checked(
+    session: Session, if_match: IfMatch, cycle_id: int, project_id: int, week: dt.date
+) -> Cycle:
+    cycle = cycles.get_cycle(session, cycle_id)
+    # The report's writers lock its cycle's row (a report may not exist yet).
+    if_match.check(
+        session,
+        Cycle.id,
+        cycle.id,
+        lambda: ReportOut.of(
+            service.get_report(session, cycle=cycle, project_id=project_id, week=week)
+        ),
+    )
+    return cycle
+
+
 @router.put("/{project_id}/{week}", response_model=ReportOut)
-def put_report(ctx: ContextDep, cycle_id: Id, project_id: Id, week: dt.date, body: ReportIn) -> Any:
+def put_report(
+    ctx: ContextDep,
+    cycle_id: Id,
+    project_id: Id,
+    week: dt.date,
+    body: ReportIn,
+    if_match: IfMatchDep,
+) -> Any:
     """Write (or rewrite) the project's report of the week: `week` is a
     Monday of the cycle. The project's leads, the cycle's release managers
     and administrators may."""
     with ctx.db.write() as session:
-        cycle = cycles.get_cycle(session, cycle_id)
+        cycle = _checked(session, if_match, cycle_id, project_id, week)
         report = service.put_report(
             session, actor=ctx.actor, cycle=cycle, project_id=project_id, week=week, data=body
         )
@@ -93,9 +118,11 @@ def put_report(ctx: ContextDep, cycle_id: Id, project_id: Id, week: dt.date, bod
 
 
 @router.delete("/{project_id}/{week}", status_code=204)
-def delete_report(ctx: ContextDep, cycle_id: Id, project_id: Id, week: dt.date) -> Response:
+def delete_report(
+    ctx: ContextDep, cycle_id: Id, project_id: Id, week: dt.date, if_match: IfMatchDep
+) -> Response:
     with ctx.db.write() as session:
-        cycle = cycles.get_cycle(session, cycle_id)
+        cycle = _checked(session, if_match, cycle_id, project_id, week)
         service.delete_report(
             session, actor=ctx.actor, cycle=cycle, project_id=project_id, week=week
         )

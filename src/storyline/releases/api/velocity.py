@@ -13,12 +13,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from storyline.api.deps import ContextDep, Timestamp
+from storyline.api.preconditions import IfMatchDep
 from storyline.kernel.validation import Id
 from storyline.releases.models import ProjectRepository
 from storyline.releases.velocity import repositories
 from storyline.releases.velocity.report import CycleVelocity, Measures, cycle_velocity
 from storyline.releases.velocity.repositories import RepositoryIn
 from storyline.releases.velocity.scores import MilestoneScore
+from storyline.tracker.models import Project
 
 router = APIRouter(tags=["velocity"])
 
@@ -132,10 +134,20 @@ def get_repository(ctx: ContextDep, project_id: Id) -> Any:
 
 
 @router.put("/project_repositories/{project_id}", response_model=RepositoryOut)
-def set_repository(ctx: ContextDep, project_id: Id, body: RepositoryIn) -> Any:
+def set_repository(
+    ctx: ContextDep, project_id: Id, body: RepositoryIn, if_match: IfMatchDep
+) -> Any:
     """Set where velocity counts the project's commits: an absolute path on
     the server or an http(s):// or git:// URL (administrators only)."""
     with ctx.db.write() as session:
+        if_match.check(
+            session,
+            Project.id,
+            project_id,
+            lambda: RepositoryOut.of(
+                repositories.get_repository(session, actor=ctx.actor, project_id=project_id)
+            ),
+        )
         return RepositoryOut.of(
             repositories.set_repository(session, actor=ctx.actor, project_id=project_id, data=body)
         )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storyline.errors import InvalidInput
 from storyline.kernel.paging import PageRequest
-from storyline.kernel.validation import Id, is_number, validate
+from storyline.kernel.validation import Id, parse_id, validate
 from storyline.releases import cycles
 from storyline.releases import exceptions as service
 from storyline.releases.exceptions import CommentIn, DecisionIn, ExceptionFilter, ExceptionIn
@@ -37,12 +37,10 @@ STORY_EXCEPTIONS = 20
 
 
 def _int(value: str, field: str) -> int | None:
+    # An id no row can have is refused here, before the form is shown again
+    # with it (the form's choices read the story).
     value = value.strip()
-    if not value:
-        return None
-    if not is_number(value):
-        raise InvalidInput.field(field, "must be a number")
-    return int(value)
+    return parse_id(value, field) if value else None
 
 
 @router.get("/cycles/{name}/exceptions")

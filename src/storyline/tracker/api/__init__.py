@@ -32,3 +32,5 @@ ROUTERS = (
     milestones.router,
     team_projects.router,
 )
+# Mounted after every subsystem's ROUTERS: paths that swallow the rest.
+CATCH_ALL_ROUTERS = (projects.by_name,)

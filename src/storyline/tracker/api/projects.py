@@ -58,8 +58,13 @@ def create_project(ctx: ContextDep, body: ProjectIn) -> Any:
         return service.create_project(session, actor=ctx.actor, data=body)
 
 
-# Registered last: the name may contain slashes, so this path swallows the rest.
-@router.get("/{ref:path}", response_model=ProjectOut)
+# The name may contain slashes, so this path swallows the rest: its router is
+# mounted after every subsystem's (`CATCH_ALL_ROUTERS`), so that a resource
+# below a project (`/v1/projects/{id}/leads`) is found first.
+by_name = APIRouter(prefix="/projects", tags=["projects"])
+
+
+@by_name.get("/{ref:path}", response_model=ProjectOut)
 def get_project(ctx: ContextDep, ref: str) -> Any:
     with ctx.db.read() as session:
         return service.get_project(session, ref=ref)
