@@ -498,3 +498,25 @@ def test_the_pages_list_and_decide_through_the_gate(
     # Someone who may not decide gets the form refused, not a decision.
     assert "Record the decision" not in outsider.get(page, headers=HTML).text
     assert outsider.post(f"/exceptions/{hidden}/decision", {}, page=page).status_code == 404
+
+
+def test_the_request_form_proposes_a_cycle_the_story_s_project_takes_part_in(
+    container: Container, factory: Factory
+) -> None:
+    admin = factory.admin()
+    today = dt.datetime.now(dt.UTC).date()
+    span = {
+        "starts_on": today - dt.timedelta(days=30),
+        "releases_on": today + dt.timedelta(days=90),
+    }
+    # The earliest unreleased cycle is another project's.
+    factory.cycle(admin, **span)
+    later = factory.cycle(admin, **span)
+    nova = factory.project(admin)["id"]
+    factory.series(admin, cycle_id=later, project_id=nova)
+    story = factory.story(admin, is_bug=False)
+    factory.task(admin, story_id=story["id"], project_id=nova)
+    actor = Actor(user_id=admin.id, is_superuser=True, can_write=True)
+    with container.db.read() as session:
+        choices = exceptions.request_choices(session, actor=actor, story_id=story["id"])
+    assert choices.current_id == later

@@ -348,8 +348,19 @@ def request_choices(
         select(Project.id, Project.name)
         .where(Project.id.in_(select(Task.project_id).where(Task.story_id == story.id)))
         .order_by(Project.name)
-    )
-    current = cycles.current_cycle(session, _today(today))
+    ).all()
+    # The form proposes the earliest unreleased cycle one of the story's
+    # projects takes part in: an exception is asked of a project's cycle.
+    current = session.scalar(
+        select(Cycle)
+        .join(Series, Series.cycle_id == Cycle.id)
+        .where(
+            Series.project_id.in_([row[0] for row in projects]),
+            Cycle.releases_on >= _today(today),
+        )
+        .order_by(Cycle.position)
+        .limit(1)
+    ) or cycles.current_cycle(session, _today(today))
     return RequestChoices(
         story=story,
         projects=[(row[0], row[1]) for row in projects],
