@@ -60,11 +60,21 @@ def check_task(session: Session, write: TaskWrite, *, today: dt.date | None = No
     """Refuse a task write that targets a frozen story to a cycle, or merges
     it there, without an exception in force (Conflict, code
     `feature_frozen` or `string_frozen`)."""
+    # Most task writes (a title, an assignee) touch nothing the freezes
+    # hold: they cost no query here.
+    if not any(
+        write.changed(name) for name in ("milestone_id", "status", "story_id", "project_id")
+    ):
+        return
     target = _cycle_of(session, write.new.get("milestone_id"))
     if target is None:
         return
     cycle, entry = target
-    before = _cycle_of(session, write.old.get("milestone_id"))
+    before = (
+        target
+        if write.old and not write.changed("milestone_id")
+        else _cycle_of(session, write.old.get("milestone_id"))
+    )
     targeting = (
         before is None
         or before[0].id != cycle.id
