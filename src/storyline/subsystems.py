@@ -23,6 +23,7 @@ SUBSYSTEMS: Final = (
     "accounts",
     "notifications",
     "releases",
+    "voting",
 )
 
 

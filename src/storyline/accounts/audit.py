@@ -38,6 +38,9 @@ PROJECT_LEADS_CHANGED: Final = "project_leads_changed"
 # (`details.action` says which), and the stable support policy.
 CYCLE_CHANGED: Final = "cycle_changed"
 SUPPORT_POLICY_CHANGED: Final = "support_policy_changed"
+# An election or poll created, changed, opened, closed or deleted
+# (`details.action` says which). Ballots are never in the log.
+ELECTION_CHANGED: Final = "election_changed"
 
 ALL: Final = frozenset(
     value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)

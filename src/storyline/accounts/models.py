@@ -33,6 +33,9 @@ class User(IdMixin, TimestampMixin, Base):
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     enable_login: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The company or organization the user declares working for: elections
+    # group candidates by it (the company-block analysis).
+    affiliation: Mapped[str | None] = mapped_column(String(100))
 
 
 class UserPreference(IdMixin, TimestampMixin, Base):

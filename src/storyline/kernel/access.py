@@ -59,6 +59,14 @@ from storyline.tracker.models import (
     Tag,
     Task,
 )
+from storyline.voting.models import (
+    CLOSED,
+    DRAFT,
+    ELECTION_ROLES,
+    OPEN,
+    Election,
+    Voter,
+)
 
 # The kinds of things the gate knows, by the names subscriptions and
 # notifications use.
@@ -266,6 +274,37 @@ def board_probe(actor: Actor, board_id: Any) -> ColumnElement[bool]:
     return exists().where(Board.id == board_id, board_visibility(actor))
 
 
+# Elections and polls
+
+
+def election_visibility(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause on `Election`: an election is public once voting has
+    opened; a draft only for its officials (and administrators)."""
+    if actor.is_superuser:
+        return true()
+    started: ColumnElement[bool] = Election.state != DRAFT
+    if actor.user_id is None:
+        return started
+    return or_(started, holds(ELECTION_ROLES, actor.user_id, Election.id))
+
+
+def results_visible(session: Session, *, actor: Actor, election: Election) -> bool:
+    """Whether `actor` may see the results (and the ballot file) of an
+    election they may see: once it is closed (or, for a poll with live
+    results, while it is open), for everyone if the results are public,
+    else for the electorate, the officials and administrators."""
+    counted = election.state == CLOSED or (election.state == OPEN and election.live_results)
+    if not counted:
+        return False
+    if election.results_public or actor.is_superuser:
+        return True
+    if actor.user_id is None:
+        return False
+    member = exists().where(Voter.election_id == election.id, Voter.user_id == actor.user_id)
+    official = holds(ELECTION_ROLES, actor.user_id, election.id)
+    return bool(session.scalar(select(or_(member, official))))
+
+
 # Events
 
 
@@ -346,6 +385,8 @@ def can_see(session: Session, *, actor: Actor, kind: str, object_id: int) -> boo
         stmt = select(DueDate.id).where(DueDate.id == object_id, due_date_visibility(actor))
     elif kind == "event":
         stmt = select(Event.id).where(Event.id == object_id, event_visibility(actor))
+    elif kind == "election":
+        stmt = select(Election.id).where(Election.id == object_id, election_visibility(actor))
     else:
         raise ValueError(f"the gate knows no kind {kind!r}")
     return session.scalar(stmt) is not None

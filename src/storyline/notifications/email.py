@@ -154,6 +154,46 @@ def render_event(
     return Rendered(message=msg, to=str(user.email))
 
 
+def render_notice(
+    session: Session,
+    settings: Settings,
+    *,
+    key: str,
+    recipient_id: int | None,
+    payload: dict[str, Any],
+) -> Rendered:
+    """A notice another subsystem wrote whole (an election opening): its
+    subject, its lines and the page it is about, told as they are."""
+    notice = payload.get("notice")
+    if not isinstance(notice, dict):
+        raise Undeliverable("the notice has no content")
+    user = _recipient(session, recipient_id)
+    domain = _domain(settings)
+    link = base_url(settings) + str(notice.get("path", "/"))
+    lines = [str(line) for line in notice.get("lines", [])]
+    msg = _envelope(
+        settings,
+        to=user,
+        subject=f"[Storyline] {notice.get('subject', '')}",
+        message_id=f"<storyline.{key}@{domain}>",
+        key=key,
+    )
+    if notice.get("thread"):
+        thread = f"<storyline.{notice['thread']}@{domain}>"
+        msg["In-Reply-To"] = thread
+        msg["References"] = thread
+    footer = "You receive this because you follow it; you can stop following it on its page."
+    msg.set_content("\n".join([*lines, "", f"View it: {link}", "", "--", footer]))
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+    msg.add_alternative(
+        "<!doctype html><html><body>"
+        f'{body}<p><a href="{html.escape(link)}">View it in Storyline</a></p>'
+        f'<hr><p style="font-size:small">{html.escape(footer)}</p></body></html>',
+        subtype="html",
+    )
+    return Rendered(message=msg, to=str(user.email))
+
+
 def render_digest(
     session: Session,
     settings: Settings,

@@ -133,7 +133,12 @@ class Worker:
                 self._call_webhook(message, payload)
                 return
             with self.db.read() as session:
-                render = email.render_digest if message.kind == "digest" else email.render_event
+                if message.kind == "digest":
+                    render = email.render_digest
+                elif "notice" in payload:
+                    render = email.render_notice
+                else:
+                    render = email.render_event
                 rendered = render(
                     session,
                     self.settings,

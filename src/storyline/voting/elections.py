@@ -1,0 +1,511 @@
+"""Elections and polls: writing them, their electorates, opening them.
+
+Administrators create elections and polls; the creator becomes an official
+(the election's `official` role) and may name others. Officials change a
+draft freely; once voting opens the candidates, the method and the
+electorate are fixed (a ballot ranks the candidates as they were), and only
+the title, the description, the close and the publication of the results
+may still change. Every change is in the audit log; ballots never are.
+
+Reading goes through the gate (`storyline.kernel.access.election_visibility`):
+an election is public once it opens, a draft only for its officials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zoneinfo
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from storyline.accounts import audit
+from storyline.accounts.models import User
+from storyline.elections import METHODS
+from storyline.errors import Conflict, InvalidInput, NotFound
+from storyline.kernel import roles
+from storyline.kernel.access import Actor, election_visibility, require_superuser, require_user
+from storyline.kernel.paging import Page, PageRequest, paginate
+from storyline.kernel.schema import utcnow
+from storyline.kernel.validation import Id
+from storyline.voting import electorates, notices
+from storyline.voting.models import (
+    CLOSED,
+    DRAFT,
+    ELECTION,
+    ELECTION_ROLES,
+    KINDS,
+    OFFICIAL,
+    OPEN,
+    Candidate,
+    Election,
+    Follower,
+    Voter,
+)
+
+# Limits: a ballot of more candidates cannot be ranked by a person, and a
+# longer window is a typo.
+MAX_CANDIDATES = 100
+MAX_SEATS = 50
+MAX_WINDOW_DAYS = 366
+PROPORTIONAL_MODES = ("best", "combined")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+ELECTION_SORT: dict[str, Any] = {
+    "id": Election.id,
+    "opens_at": Election.opens_at,
+    "closes_at": Election.closes_at,
+    "title": Election.title,
+    "created_at": Election.created_at,
+}
+
+
+class CandidateIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    name: Name
+    # The user the candidate is, if they have an account.
+    user_id: Id | None = None
+    statement: str | None = Field(default=None, max_length=20_000)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    # A time without a zone is ambiguous for a voting window: refuse it
+    # rather than guess.
+    if value is not None and value.tzinfo is None:
+        raise ValueError("must carry a time zone (e.g. 2026-12-01T12:00:00Z)")
+    return value.astimezone(dt.UTC) if value is not None else None
+
+
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Europe/Paris") from None
+    return value
+
+
+def _method(value: str | None) -> str | None:
+    if value is not None and value not in METHODS:
+        raise ValueError(f"must be one of {', '.join(sorted(METHODS))}")
+    return value
+
+
+def _proportional(value: str | None) -> str | None:
+    if value is not None and value not in PROPORTIONAL_MODES:
+        raise ValueError("must be null, best or combined")
+    return value
+
+
+class ElectionIn(roles.HoldersIn):
+    # Officials besides the creator.
+    officials: list[Id] = Field(default_factory=list, max_length=100)
+
+    _officials = field_validator("officials", mode="before")(roles.id_list)
+
+    kind: Literal["election", "poll"] = "election"
+    title: Name
+    description: str | None = Field(default=None, max_length=20_000)
+    method: str = "schulze"
+    seats: int = Field(default=1, ge=1, le=MAX_SEATS)
+    proportional: str | None = None
+    no_opinion: bool = False
+    candidates: list[CandidateIn] = Field(min_length=2, max_length=MAX_CANDIDATES)
+    electorate: electorates.ElectorateIn
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    timezone: str = "UTC"
+    results_public: bool = True
+    live_results: bool = False
+
+    _aware = field_validator("opens_at", "closes_at")(_aware)
+    _zone = field_validator("timezone")(_zone)
+    _method = field_validator("method")(_method)
+    _proportional = field_validator("proportional")(_proportional)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ElectionIn:
+        _check_window(self.opens_at, self.closes_at)
+        _check_candidates(self.candidates, self.seats)
+        if self.live_results and self.kind != "poll":
+            raise ValueError("only polls show live results")
+        return self
+
+
+class ElectionChange(BaseModel):
+    """What officials may change; absent fields stay. Once voting has opened,
+    only `title`, `description`, `closes_at`, `timezone` and
+    `results_public` may change."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    title: Name | None = None
+    description: str | None = Field(default=None, max_length=20_000)
+    method: str | None = None
+    seats: int | None = Field(default=None, ge=1, le=MAX_SEATS)
+    proportional: str | None = None
+    no_opinion: bool | None = None
+    candidates: list[CandidateIn] | None = Field(
+        default=None, min_length=2, max_length=MAX_CANDIDATES
+    )
+    electorate: electorates.ElectorateIn | None = None
+    opens_at: dt.datetime | None = None
+    closes_at: dt.datetime | None = None
+    timezone: str | None = None
+    results_public: bool | None = None
+    live_results: bool | None = None
+
+    _aware = field_validator("opens_at", "closes_at")(_aware)
+    _zone = field_validator("timezone")(_zone)
+    _method = field_validator("method")(_method)
+    _proportional = field_validator("proportional")(_proportional)
+
+
+# Fields that stay writable once voting has opened.
+WHILE_OPEN = frozenset({"title", "description", "closes_at", "timezone", "results_public"})
+
+
+def _check_window(opens_at: dt.datetime, closes_at: dt.datetime) -> None:
+    if closes_at <= opens_at:
+        raise ValueError("closes_at must come after opens_at")
+    if closes_at - opens_at > dt.timedelta(days=MAX_WINDOW_DAYS):
+        raise ValueError(f"voting lasts at most {MAX_WINDOW_DAYS} days")
+
+
+def _check_candidates(candidates: Sequence[CandidateIn], seats: int) -> None:
+    names = [c.name.casefold() for c in candidates]
+    if len(set(names)) != len(names):
+        raise ValueError("candidate names must differ")
+    if seats >= len(candidates):
+        raise ValueError("there must be more candidates than seats")
+
+
+# Reading
+
+
+def get_election(
+    session: Session, *, actor: Actor, election_id: int, for_update: bool = False
+) -> Election:
+    """The election, if `actor` may see it; NotFound otherwise (a draft's
+    existence is not told to those who may not see it)."""
+    stmt = select(Election).where(Election.id == election_id, election_visibility(actor))
+    if for_update:
+        stmt = stmt.with_for_update()
+    election = session.scalar(stmt)
+    if election is None:
+        raise NotFound.of("election", election_id)
+    return election
+
+
+def load_election(
+    session: Session, *, actor: Actor, object_id: int, for_update: bool = False
+) -> Election:
+    """The loader the permission endpoints use."""
+    return get_election(session, actor=actor, election_id=object_id, for_update=for_update)
+
+
+def list_elections(
+    session: Session,
+    *,
+    actor: Actor,
+    page: PageRequest,
+    state: str | None = None,
+    kind: str | None = None,
+) -> Page[Election]:
+    stmt = select(Election).where(election_visibility(actor))
+    if state is not None:
+        if state not in (DRAFT, OPEN, CLOSED):
+            raise InvalidInput.field("state", "must be draft, open or closed")
+        stmt = stmt.where(Election.state == state)
+    if kind is not None:
+        if kind not in KINDS:
+            raise InvalidInput.field("kind", "must be election or poll")
+        stmt = stmt.where(Election.kind == kind)
+    return paginate(session, stmt, model=Election, page=page, sortable=ELECTION_SORT)
+
+
+def candidates(session: Session, election_id: int) -> list[Candidate]:
+    return list(
+        session.scalars(
+            select(Candidate)
+            .where(Candidate.election_id == election_id)
+            .order_by(Candidate.position)
+        )
+    )
+
+
+def officials(session: Session, election_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Election id -> its officials' user ids."""
+    held = roles.holders(session, ELECTION_ROLES, election_ids)
+    return {eid: held.get(eid, {}).get(OFFICIAL, []) for eid in election_ids}
+
+
+def is_official(session: Session, actor: Actor, election: Election) -> bool:
+    return roles.held(session, ELECTION_ROLES, actor=actor, object_id=election.id, role=OFFICIAL)
+
+
+def electorate_of(election: Election) -> dict[str, Any]:
+    return dict(json.loads(election.electorate))
+
+
+def voting_is_open(election: Election, now: dt.datetime) -> bool:
+    return election.state == OPEN and election.opens_at <= now < election.closes_at
+
+
+# Writing
+
+
+def _audit(
+    session: Session, user_id: int | None, election: Election, action: str, **details: Any
+) -> None:
+    audit.record(
+        session,
+        event_type=audit.ELECTION_CHANGED,
+        user_id=user_id,
+        election_id=election.id,
+        title=election.title,
+        action=action,
+        **details,
+    )
+
+
+def require_official(session: Session, actor: Actor, election: Election, to: str) -> int:
+    return roles.require(
+        session, ELECTION_ROLES, actor=actor, object_id=election.id, role=OFFICIAL, to=to
+    )
+
+
+def _write_candidates(session: Session, election: Election, data: Sequence[CandidateIn]) -> None:
+    roles.check_users(
+        session, [c.user_id for c in data if c.user_id is not None], "candidates.user_id"
+    )
+    session.execute(delete(Candidate).where(Candidate.election_id == election.id))
+    session.flush()
+    session.add_all(
+        Candidate(
+            election_id=election.id,
+            position=position,
+            name=c.name,
+            user_id=c.user_id,
+            statement=c.statement,
+        )
+        for position, c in enumerate(data)
+    )
+
+
+def create_election(session: Session, *, actor: Actor, data: ElectionIn) -> Election:
+    """A draft election or poll; its creator is its first official."""
+    user_id = require_superuser(actor)
+    electorates.check(session, data.electorate)
+    election = Election(
+        **data.model_dump(
+            include={
+                "kind",
+                "title",
+                "description",
+                "method",
+                "seats",
+                "proportional",
+                "no_opinion",
+                "opens_at",
+                "closes_at",
+                "timezone",
+                "results_public",
+                "live_results",
+            }
+        ),
+        state=DRAFT,
+        electorate=data.electorate.model_dump_json(exclude_none=True),
+        creator_id=user_id,
+    )
+    session.add(election)
+    session.flush()
+    _write_candidates(session, election, data.candidates)
+    roles.grant_new(session, ELECTION_ROLES, object_id=election.id, creator_id=user_id, data=data)
+    _audit(session, user_id, election, "created")
+    return election
+
+
+def update_election(
+    session: Session, *, actor: Actor, election: Election, data: ElectionChange
+) -> Election:
+    user_id = require_official(session, actor, election, "change it")
+    sent = data.model_fields_set
+    if election.state == CLOSED:
+        raise Conflict("The election is closed: it can no longer change.", code="election_closed")
+    if election.state == OPEN and sent - WHILE_OPEN:
+        fields = ", ".join(sorted(sent - WHILE_OPEN))
+        raise Conflict(
+            f"Voting has opened: {fields} can no longer change (only the title, the "
+            "description, the close, the time zone and whether results are public can).",
+            code="election_open",
+        )
+    for field in ("title", "timezone", "method", "seats", "no_opinion", "results_public"):
+        if field in sent and getattr(data, field) is None:
+            raise InvalidInput.field(field, "must not be null")
+    for field in sent & {
+        "title",
+        "description",
+        "method",
+        "seats",
+        "proportional",
+        "no_opinion",
+        "opens_at",
+        "closes_at",
+        "timezone",
+        "results_public",
+        "live_results",
+    }:
+        value = getattr(data, field)
+        if value is not None or field in ("description", "proportional"):
+            setattr(election, field, value)
+    if data.electorate is not None:
+        electorates.check(session, data.electorate)
+        election.electorate = data.electorate.model_dump_json(exclude_none=True)
+    names = [c.name for c in data.candidates] if data.candidates is not None else None
+    try:
+        _check_window(election.opens_at, election.closes_at)
+        if election.live_results and election.kind != "poll":
+            raise ValueError("only polls show live results")
+        if data.candidates is not None:
+            _check_candidates(data.candidates, election.seats)
+        elif "seats" in sent:
+            count = session.scalar(
+                select(func.count())
+                .select_from(Candidate)
+                .where(Candidate.election_id == election.id)
+            )
+            if election.seats >= (count or 0):
+                raise ValueError("there must be more candidates than seats")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if election.state == OPEN and "closes_at" in sent and election.closes_at <= utcnow():
+        raise InvalidInput.field("closes_at", "must be in the future; close the election instead")
+    if data.candidates is not None:
+        _write_candidates(session, election, data.candidates)
+    election.updated_at = utcnow()
+    _audit(session, user_id, election, "changed", fields=sorted(sent), candidates=names)
+    return election
+
+
+def delete_election(session: Session, *, actor: Actor, election: Election) -> None:
+    """Only a draft goes: an election that has taken ballots is a record."""
+    user_id = require_official(session, actor, election, "delete it")
+    if election.state != DRAFT:
+        raise Conflict(
+            "Only a draft can be deleted: this election has opened.", code="election_open"
+        )
+    _audit(session, user_id, election, "deleted")
+    session.delete(election)
+
+
+def open_election(
+    session: Session, *, actor: Actor | None, election: Election, now: dt.datetime
+) -> Election:
+    """Freeze the electorate and take ballots. An official opening early
+    moves `opens_at` to now; the worker opens drafts whose time has come
+    (`actor` None). Opening an open election changes nothing."""
+    user_id = None
+    if actor is not None:
+        user_id = require_official(session, actor, election, "open it")
+    if election.state == OPEN:
+        return election
+    if election.state == CLOSED:
+        raise Conflict("The election is closed: it cannot open again.", code="election_closed")
+    if election.closes_at <= now:
+        raise Conflict(
+            "The close is already past: move closes_at before opening.", code="election_window"
+        )
+    members = electorates.resolve(session, electorate_of(election))
+    if not members:
+        raise Conflict(
+            "The electorate is empty: nobody could vote. Change it before opening.",
+            code="electorate_empty",
+        )
+    # One insert of ids in order: the rows say nothing but membership.
+    session.add_all(Voter(election_id=election.id, user_id=uid, voted=False) for uid in members)
+    known = set(
+        session.scalars(select(Follower.user_id).where(Follower.election_id == election.id))
+    )
+    session.add_all(
+        Follower(election_id=election.id, user_id=uid, following=True)
+        for uid in members
+        if uid not in known
+    )
+    election.state = OPEN
+    election.electorate_size = len(members)
+    if election.opens_at > now:
+        election.opens_at = now
+    election.updated_at = now
+    session.flush()
+    _audit(session, user_id, election, "opened", electorate_size=len(members))
+    notices.voting_opened(session, election)
+    return election
+
+
+def electorate_members(session: Session, *, actor: Actor, election: Election) -> list[int]:
+    """The frozen electorate's user ids (officials and administrators)."""
+    require_official(session, actor, election, "see its electorate")
+    if election.state == DRAFT:
+        return electorates.resolve(session, electorate_of(election))
+    return list(
+        session.scalars(
+            select(Voter.user_id).where(Voter.election_id == election.id).order_by(Voter.user_id)
+        )
+    )
+
+
+def electorate_rows(
+    session: Session, *, actor: Actor, election: Election
+) -> list[tuple[int, str, str]]:
+    """The electorate's (id, name, email), for officials to export."""
+    ids = electorate_members(session, actor=actor, election=election)
+    rows: list[tuple[int, str, str]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows += [
+            (uid, name or "", email or "")
+            for uid, name, email in session.execute(
+                select(User.id, User.full_name, User.email)
+                .where(User.id.in_(chunk))
+                .order_by(User.id)
+            )
+        ]
+    return rows
+
+
+def membership(session: Session, *, actor: Actor, election: Election) -> dict[str, bool]:
+    """Whether the actor is on the electorate and has voted."""
+    if actor.user_id is None:
+        return {"eligible": False, "voted": False}
+    if election.state == DRAFT:
+        members = electorates.resolve(session, electorate_of(election))
+        return {"eligible": actor.user_id in members, "voted": False}
+    voted = session.scalar(
+        select(Voter.voted).where(Voter.election_id == election.id, Voter.user_id == actor.user_id)
+    )
+    return {"eligible": voted is not None, "voted": bool(voted)}
+
+
+def follow(session: Session, *, actor: Actor, election: Election, following: bool) -> None:
+    user_id = require_user(actor)
+    row = session.get(Follower, (election.id, user_id))
+    if row is None:
+        session.add(Follower(election_id=election.id, user_id=user_id, following=following))
+    else:
+        row.following = following
+    session.flush()

@@ -1,0 +1,114 @@
+"""/v1/elections: the life of an election through the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.factories import Factory, TestUser
+
+
+def _iso(delta: dt.timedelta) -> str:
+    return (dt.datetime.now(dt.UTC) + delta).isoformat()
+
+
+def make_election(
+    client: TestClient, admin: TestUser, voters: list[TestUser], **overrides: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "Technical Committee, Fall",
+        "method": "schulze",
+        "seats": 2,
+        "candidates": [{"name": n} for n in ("Alice", "Bob", "Carol", "Dave")],
+        "electorate": {"type": "users", "user_ids": [v.id for v in voters]},
+        "opens_at": _iso(dt.timedelta(hours=1)),
+        "closes_at": _iso(dt.timedelta(days=7)),
+    }
+    body.update(overrides)
+    response = client.post("/v1/elections", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_an_election_opens_takes_ballots_closes_and_counts(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.admin()
+    voters = [factory.user() for _ in range(3)]
+    election = make_election(client, admin, voters)
+    eid = election["id"]
+    ids = {c["name"]: c["id"] for c in election["candidates"]}
+    assert election["state"] == "draft"
+    # A draft is the officials' alone.
+    assert client.get(f"/v1/elections/{eid}", headers=voters[0].headers).status_code == 404
+
+    opened = client.post(f"/v1/elections/{eid}/open", headers=admin.headers)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["state"] == "open"
+    assert opened.json()["electorate_size"] == 3
+
+    a, b, c, d = ids["Alice"], ids["Bob"], ids["Carol"], ids["Dave"]
+    rankings = [[[a], [b], [c, d]], [[a, b]], [[c], [a]]]
+    receipts = []
+    for voter, ranking in zip(voters, rankings, strict=True):
+        cast = client.post(
+            f"/v1/elections/{eid}/ballots", json={"ranking": ranking}, headers=voter.headers
+        )
+        assert cast.status_code == 201, cast.text
+        receipts.append(cast.json()["receipt"])
+    again = client.post(
+        f"/v1/elections/{eid}/ballots", json={"ranking": [[d]]}, headers=voters[0].headers
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_voted"
+    # With the receipt the ballot is replaced, not added.
+    replaced = client.post(
+        f"/v1/elections/{eid}/ballots",
+        json={"ranking": [[a], [b], [c], [d]], "receipt": receipts[0]},
+        headers=voters[0].headers,
+    )
+    assert replaced.status_code == 201, replaced.text
+    assert client.get(f"/v1/elections/{eid}", headers=admin.headers).json()["ballots"] == 3
+    # Results wait for the close.
+    early = client.get(f"/v1/elections/{eid}/results", headers=voters[1].headers)
+    assert early.status_code == 409
+    assert early.json()["code"] == "results_not_published"
+
+    closed = client.post(f"/v1/elections/{eid}/close", headers=admin.headers)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["state"] == "closed"
+    assert client.post(f"/v1/elections/{eid}/close", headers=admin.headers).status_code == 200
+    late = client.post(
+        f"/v1/elections/{eid}/ballots", json={"ranking": [[d]]}, headers=voters[2].headers
+    )
+    assert late.status_code == 409
+    assert late.json()["code"] == "voting_closed"
+
+    results = client.get(f"/v1/elections/{eid}/results").json()
+    assert results["ranking"][0] == ["Alice"]
+    assert results["winners"][0] == "Alice"
+    check = client.post(
+        f"/v1/elections/{eid}/receipts", json={"receipt": receipts[1]}, headers=voters[1].headers
+    )
+    assert check.json()["counted"] is True
+    ballots = client.get(f"/v1/elections/{eid}/ballots.csv")
+    assert ballots.status_code == 200
+    assert "Alice" in ballots.text
+
+
+def test_only_the_electorate_votes(client: TestClient, factory: Factory) -> None:
+    admin = factory.admin()
+    voter, outsider = factory.user(), factory.user()
+    election = make_election(client, admin, [voter])
+    eid = election["id"]
+    client.post(f"/v1/elections/{eid}/open", headers=admin.headers)
+    cid = election["candidates"][0]["id"]
+    refused = client.post(
+        f"/v1/elections/{eid}/ballots", json={"ranking": [[cid]]}, headers=outsider.headers
+    )
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "not_in_electorate"
+    me = client.get(f"/v1/elections/{eid}/electorate/me", headers=voter.headers).json()
+    assert me == {"eligible": True, "voted": False}
