@@ -33,8 +33,12 @@ from storyline.errors import InvalidInput, StorylineError
 from storyline.kernel.access import Actor
 from storyline.kernel.paging import PageRequest
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(*, stderr: bool = False) -> Console:
+    # Made when printing, not at import, so the width is the terminal's (or
+    # COLUMNS') of this run.
+    return Console(stderr=stderr)
+
 
 # A spec larger than this is not an election someone wrote by hand.
 MAX_SPEC_BYTES = 2_000_000
@@ -72,7 +76,7 @@ def _reporting() -> Iterator[None]:
     try:
         yield
     except StorylineError as error:
-        err_console.print(f"error ({error.code}): {error.message}", markup=False)
+        _console(stderr=True).print(f"error ({error.code}): {error.message}", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -100,7 +104,7 @@ def _as(session: Session, email: str) -> Actor:
 def _change(email: str, change: Callable[[Session, Actor], str]) -> None:
     with _database(write=True) as session:
         message = change(session, _as(session, email))
-    console.print(message, markup=False)
+    _console().print(message, markup=False)
 
 
 def read_spec(path: Path) -> dict[str, Any]:
@@ -175,8 +179,9 @@ def list_elections(
                 f"{e.closes_at:%Y-%m-%d %H:%M}",
                 voted,
             )
-    console.print(table)
-    console.print(f"{page.total} election{'s' if page.total != 1 else ''}.")
+    out = _console()
+    out.print(table)
+    out.print(f"{page.total} election{'s' if page.total != 1 else ''}.")
 
 
 def open_election(election_id: ElectionId, as_user: AsUser) -> None:
@@ -308,8 +313,9 @@ def electorate(
     table = Table("id", "name", "email")
     for user_id, name, email in rows:
         table.add_row(str(user_id), name, email)
-    console.print(table)
-    console.print(
+    out = _console()
+    out.print(table)
+    out.print(
         f"{len(rows)} voter{'s' if len(rows) != 1 else ''}"
         + ("." if frozen else " (a draft: who the electorate would be now).")
     )
