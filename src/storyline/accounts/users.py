@@ -179,7 +179,7 @@ def create_user(session: Session, *, actor: Actor, data: UserIn) -> User:
 
 
 def update_user(session: Session, *, actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
-    """Change a user. Users change their own name; administrators change
+    """Change a user. Users change their own name and affiliation; administrators change
     anything. Unchanged fields may be sent back as they were read, because
     StoryBoard clients PUT whole objects."""
     actor_id = require_user(actor)
