@@ -176,7 +176,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("affiliation", sa.String(length=100), nullable=True))
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("affiliation")
