@@ -267,8 +267,12 @@ def affiliations(session: Session, candidates: Sequence[Candidate]) -> dict[str,
     return {name: members for name, members in groups.items() if len(members) >= 2}
 
 
-def count(session: Session, election: Election) -> dict[str, Any]:
-    """The results document of the ballots in the box now."""
+def count(session: Session, election: Election, *, seed: int | None = None) -> dict[str, Any]:
+    """The results document of the ballots in the box now. `seed` draws
+    the lottery that breaks a tie at the seat boundary (and MAM's random
+    voter order): the close draws it at random and the stored document
+    records it; live results use the election's id, so that they do not
+    change from one reading to the next."""
     cands = elections.candidates(session, election.id)
     return results.count(
         candidates=[c.name for c in cands],
@@ -277,7 +281,7 @@ def count(session: Session, election: Election) -> dict[str, Any]:
         seats=election.seats,
         proportional=election.proportional,
         groups=affiliations(session, cands),
-        seed=election.id,
+        seed=election.id if seed is None else seed,
     )
 
 
@@ -301,7 +305,8 @@ def close(session: Session, *, actor: Actor | None, election_id: int, now: dt.da
     election.closed_at = now
     if election.closes_at > now:
         election.closes_at = now
-    election.results = json.dumps(count(session, election), sort_keys=True)
+    seed = secrets.randbelow(2**31)
+    election.results = json.dumps(count(session, election, seed=seed), sort_keys=True)
     election.updated_at = now
     session.flush()
     elections._audit(session, user_id, election, "closed")
