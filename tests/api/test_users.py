@@ -257,3 +257,35 @@ def test_lists_cost_the_same_number_of_queries_for_any_size(
     assert len(few) == len(many), many
     # Per list: BEGIN (SQLite), a count and a page; per team list: BEGIN, the team, the members.
     assert len(many) <= 6, many
+
+
+def test_affiliation_is_public_and_written_by_the_user_or_an_administrator(
+    client: TestClient, factory: Factory
+) -> None:
+    admin = factory.admin()
+    alice, bob = factory.user(name="Alice"), factory.user(name="Bob")
+    assert client.get(f"/v1/users/{alice.id}").json()["affiliation"] is None
+    own = client.put(
+        f"/v1/users/{alice.id}", json={"affiliation": "  Example Corp "}, headers=alice.headers
+    )
+    assert own.status_code == 200, own.text
+    assert own.json()["affiliation"] == "Example Corp"
+    # Everyone sees it, in lists too, next to StoryBoard's fields.
+    listed = client.get("/v1/users", params={"full_name": "Alice"}).json()[0]
+    assert listed["affiliation"] == "Example Corp"
+    assert listed["full_name"] == "Alice"
+    assert listed["email"] is None
+    other = client.put(f"/v1/users/{alice.id}", json={"affiliation": "X"}, headers=bob.headers)
+    assert other.status_code == 403
+    too_long = client.put(
+        f"/v1/users/{alice.id}", json={"affiliation": "x" * 101}, headers=alice.headers
+    )
+    assert too_long.status_code == 400
+    assert too_long.json()["details"][0]["field"] == "affiliation"
+    by_admin = client.put(
+        f"/v1/users/{alice.id}", json={"affiliation": "Other Org"}, headers=admin.headers
+    )
+    assert by_admin.json()["affiliation"] == "Other Org"
+    # An empty affiliation is none.
+    cleared = client.put(f"/v1/users/{alice.id}", json={"affiliation": ""}, headers=alice.headers)
+    assert cleared.json()["affiliation"] is None

@@ -134,3 +134,34 @@ def test_preferences_parse_falls_back_to_defaults() -> None:
     assert parsed.theme == "system"
     assert parsed.email_enabled is True
     assert prefs.parse({"page_size": True}).page_size == prefs.PAGE_SIZE_DEFAULT
+
+
+def test_set_and_clear_the_affiliation(factory: Factory, client: TestClient) -> None:
+    user = factory.user(name="Ada")
+    browser = member_browser(factory, user)
+    saved = browser.post(
+        "/settings/profile",
+        {"full_name": "Ada", "affiliation": "Example Corp"},
+        page="/settings/profile",
+    )
+    assert saved.status_code == 303
+    page = browser.get("/settings/profile?saved=true")
+    assert 'name="affiliation" value="Example Corp"' in page.text
+    assert client.get(f"/v1/users/{user.id}").json()["affiliation"] == "Example Corp"
+    browser.post(
+        "/settings/profile", {"full_name": "Ada", "affiliation": ""}, page="/settings/profile"
+    )
+    assert client.get(f"/v1/users/{user.id}").json()["affiliation"] is None
+
+
+def test_a_too_long_affiliation_is_refused_next_to_the_field(factory: Factory) -> None:
+    browser = member_browser(factory, factory.user(name="Ada"))
+    response = browser.post(
+        "/settings/profile",
+        {"full_name": "Ada", "affiliation": "x" * 101},
+        page="/settings/profile",
+    )
+    assert response.status_code == 400
+    assert 'id="f-affiliation-error"' in response.text
+    # What was typed stays in the form.
+    assert 'value="' + "x" * 101 + '"' in response.text

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -44,7 +44,7 @@ PRIVATE_FIELDS = ("email", "openid", "last_login")
 # What a user may change about their own account. The email address stays
 # with administrators (and, later, the identity provider): a self-chosen,
 # unverified address would receive someone else's notifications.
-SELF_EDITABLE = frozenset({"full_name"})
+SELF_EDITABLE = frozenset({"full_name", "affiliation"})
 
 # The operator at the command line: sees everything. Writes by the operator
 # go through the admin_* functions, which need no actor.
@@ -62,6 +62,14 @@ class UserIn(BaseModel):
     is_superuser: bool = False
     is_active: bool = True
     enable_login: bool = True
+    # Declared by the user, not checked: elections group candidates by it.
+    affiliation: str | None = Field(default=None, max_length=100)
+
+    @field_validator("affiliation")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        # An emptied field on the profile form means "none", not "".
+        return value or None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,7 +179,7 @@ def create_user(session: Session, *, actor: Actor, data: UserIn) -> User:
 
 
 def update_user(session: Session, *, actor: Actor, user_id: int, changes: dict[str, Any]) -> User:
-    """Change a user. Users change their own name; administrators change
+    """Change a user. Users change their own name and affiliation; administrators change
     anything. Unchanged fields may be sent back as they were read, because
     StoryBoard clients PUT whole objects."""
     actor_id = require_user(actor)

@@ -37,6 +37,8 @@ class UserOut(BaseModel):
     is_active: bool
     enable_login: bool
     last_login: Timestamp | None
+    # Not a StoryBoard field: the company or organization the user declares.
+    affiliation: str | None
 
     @classmethod
     def of(cls, user: User, actor: Actor) -> UserOut:

@@ -53,13 +53,15 @@ def _profile_page(
     with ctx.container.db.read() as session:
         user = users.get_user(session, user_id=ctx.signed_in.user_id)
         linked = identities.list_identities(session, actor=ctx.actor)
+    if values is None:
+        values = {"full_name": user.full_name, "affiliation": user.affiliation or ""}
     return render(
         ctx,
         "accounts/settings_profile.html",
         status=status,
         account=user,
         identity_count=len(linked),
-        values=values if values is not None else {"full_name": user.full_name},
+        values=values,
         errors=errors or {},
         saved=saved,
     )
@@ -73,21 +75,24 @@ def profile(ctx: PageDep, saved: bool = False) -> Response:
 
 
 @router.post("/settings/profile")
-def save_profile(ctx: FormDep, full_name: Annotated[str, Form()] = "") -> Response:
+def save_profile(
+    ctx: FormDep,
+    full_name: Annotated[str, Form()] = "",
+    affiliation: Annotated[str, Form()] = "",
+) -> Response:
     if ctx.signed_in is None:
         return sign_in_first(ctx)
+    submitted = {"full_name": full_name, "affiliation": affiliation}
     try:
         with ctx.container.db.write() as session:
             users.update_user(
                 session,
                 actor=ctx.actor,
                 user_id=ctx.signed_in.user_id,
-                changes={"full_name": full_name},
+                changes=submitted,
             )
     except InvalidInput as error:
-        return _profile_page(
-            ctx, values={"full_name": full_name}, errors=field_errors(error), status=400
-        )
+        return _profile_page(ctx, values=submitted, errors=field_errors(error), status=400)
     return redirect(ctx, "/settings/profile?saved=true")
 
 
