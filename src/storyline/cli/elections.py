@@ -26,7 +26,7 @@ from storyline.elections import (
 )
 
 app = typer.Typer(
-    help="Count elections exactly as CIVS and Debian do.",
+    help="Count elections exactly as CIVS and Debian do, from ballot files or held in the tracker.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -34,7 +34,7 @@ app = typer.Typer(
 
 @app.callback()
 def elections() -> None:
-    """Count elections exactly as CIVS and Debian do."""
+    """Count elections exactly as CIVS and Debian do, from ballot files or held in the tracker."""
 
 
 app.command("analyze")(analyze)
