@@ -464,3 +464,61 @@ def compare(
         print(json.dumps(comparison.as_json(), indent=2, sort_keys=True))
     else:
         print(text, end="")
+
+
+@app.command("voting")
+def voting(
+    database: Annotated[str, typer.Option(help="sqlite or postgresql.")] = "sqlite",
+    url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL server to use (as for `storyline bench`)."),
+    ] = None,
+    requests: Annotated[int, typer.Option(help="Ballots cast, and stories created.")] = 200,
+    ballots: Annotated[int, typer.Option(help="Ballots of the counted election.")] = 5000,
+    candidates: Annotated[int, typer.Option(help="Candidates of the counted election.")] = 30,
+    repeats: Annotated[int, typer.Option(help="Runs of each results measurement.")] = 7,
+    workers: Annotated[int, typer.Option(help="Server worker processes.")] = 1,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the SQLite database and the server log go.")
+    ] = Path("var/bench"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Casting a ballot against creating a story, and the results of BALLOTS
+    ballots on CANDIDATES candidates, on a fresh database (medians in ms)."""
+    from storyline.bench.voting import VotingOptions, run_voting
+
+    database = database.lower()
+    if database not in {"sqlite", "postgresql"}:
+        raise InvalidInput.field("database", "must be sqlite or postgresql")
+    if not 1 <= requests <= 10_000:
+        raise InvalidInput.field("requests", "must be between 1 and 10,000")
+    if not 2 <= candidates <= 100 or not 1 <= ballots <= 1_000_000:
+        raise InvalidInput.field("ballots", "2 to 100 candidates, 1 to 1,000,000 ballots")
+    options = VotingOptions(
+        database=database,
+        url=url,
+        requests=requests,
+        ballots=ballots,
+        candidates=candidates,
+        repeats=max(1, repeats),
+        workers=workers,
+        data_dir=data_dir,
+    )
+    result = run_voting(options)
+    if as_json:
+        print(
+            json.dumps(
+                {**result.median_ms, "ballot_story_ratio": result.ballot_story_ratio}, indent=2
+            )
+        )
+        return
+    table = Table(
+        title=f"Elections on {result.database}: {result.requests} ballots cast; "
+        f"{result.ballots} ballots x {result.candidates} candidates counted"
+    )
+    table.add_column("measurement")
+    table.add_column("median ms", justify="right")
+    for name, value in result.median_ms.items():
+        table.add_row(name, _ms(value))
+    table.add_row("ballot / story", _ratio(result.ballot_story_ratio))
+    Console().print(table)
