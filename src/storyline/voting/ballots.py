@@ -256,8 +256,9 @@ def affiliations(session: Session, candidates: Sequence[Candidate]) -> dict[str,
     user_ids = [c.user_id for c in candidates if c.user_id is not None]
     if not user_ids:
         return {}
-    declared = dict(
-        session.execute(select(User.id, User.affiliation).where(User.id.in_(user_ids))).tuples()
+    # Rows unpack as tuples (`Result.tuples()` is deprecated since SQLAlchemy 2.1).
+    declared: dict[int, str | None] = dict(
+        session.execute(select(User.id, User.affiliation).where(User.id.in_(user_ids))).all()
     )
     groups: dict[str, list[str]] = {}
     for c in candidates:
