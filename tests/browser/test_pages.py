@@ -5,6 +5,7 @@ screenshot of each is saved to test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ class Site:
     group: dict[str, Any]
     story: dict[str, Any]
     team: dict[str, Any]
+    election: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +81,28 @@ def site(live: LiveServer) -> Site:
     )
     team = live.api("POST", "/v1/teams", token=token, json={"name": "nova-core"})
     live.api("PUT", f"/v1/teams/{team['id']}/users", token=token, json={"user_id": member.id})
-    return Site(admin, member, nova, group, story, team)
+    now = dt.datetime.now(dt.UTC)
+    election = live.api(
+        "POST",
+        "/v1/elections",
+        token=token,
+        json={
+            "title": "Technical Committee",
+            "description": "Two seats. Read the **statements**.",
+            "seats": 2,
+            "candidates": [
+                {"name": "Alice", "statement": "I will keep the gate working."},
+                {"name": "Bob"},
+                {"name": "Carol"},
+            ],
+            "electorate": {"type": "users", "user_ids": [member.id]},
+            "opens_at": (now + dt.timedelta(hours=1)).isoformat(),
+            "closes_at": (now + dt.timedelta(days=7)).isoformat(),
+            "timezone": "Europe/Paris",
+        },
+    )
+    live.api("POST", f"/v1/elections/{election['id']}/open", token=token)
+    return Site(admin, member, nova, group, story, team, election)
 
 
 def _pages(site: Site) -> list[tuple[str, str, str]]:
@@ -113,6 +136,12 @@ def _pages(site: Site) -> list[tuple[str, str, str]]:
         ("admin-users", "admin", "/admin/users"),
         ("admin-user", "admin", f"/admin/users/{site.member.id}"),
         ("admin-audit", "admin", "/admin/audit"),
+        ("elections", "member", "/elections"),
+        ("election", "member", f"/elections/{site.election['id']}"),
+        ("election-official", "admin", f"/elections/{site.election['id']}"),
+        ("new-election", "admin", "/elections/new"),
+        ("edit-election", "admin", f"/elections/{site.election['id']}/edit"),
+        ("close-election", "admin", f"/elections/{site.election['id']}/close"),
     ]
 
 
@@ -166,6 +195,7 @@ def test_pages_fit_a_phone(chromium: Any, live: LiveServer, site: Site) -> None:
             ("story", f"/stories/{site.story['id']}"),
             ("settings-preferences", "/settings/preferences"),
             ("search", "/search?q=boot"),
+            ("election", f"/elections/{site.election['id']}"),
         ):
             phone.goto(live.url + path)
             overflow = phone.evaluate(

@@ -205,6 +205,21 @@ def turnout(session: Session, election: Election) -> int:
     )
 
 
+def turnouts(session: Session, election_ids: Sequence[int]) -> dict[int, int]:
+    """Election id -> how many have voted, in one query (the list pages)."""
+    if not election_ids:
+        return {}
+    counts: dict[int, int] = {
+        eid: int(n)
+        for eid, n in session.execute(
+            select(StoredBallot.election_id, func.count())
+            .where(StoredBallot.election_id.in_(election_ids))
+            .group_by(StoredBallot.election_id)
+        )
+    }
+    return {eid: counts.get(eid, 0) for eid in election_ids}
+
+
 def _stored(session: Session, election: Election) -> list[str]:
     return list(
         session.scalars(
@@ -256,8 +271,9 @@ def affiliations(session: Session, candidates: Sequence[Candidate]) -> dict[str,
     user_ids = [c.user_id for c in candidates if c.user_id is not None]
     if not user_ids:
         return {}
-    declared = dict(
-        session.execute(select(User.id, User.affiliation).where(User.id.in_(user_ids))).tuples()
+    # Rows unpack as tuples (`Result.tuples()` is deprecated since SQLAlchemy 2.1).
+    declared: dict[int, str | None] = dict(
+        session.execute(select(User.id, User.affiliation).where(User.id.in_(user_ids))).all()
     )
     groups: dict[str, list[str]] = {}
     for c in candidates:

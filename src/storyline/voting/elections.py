@@ -500,6 +500,13 @@ def membership(session: Session, *, actor: Actor, election: Election) -> dict[st
     return {"eligible": voted is not None, "voted": bool(voted)}
 
 
+def is_following(session: Session, *, actor: Actor, election: Election) -> bool:
+    if actor.user_id is None:
+        return False
+    row = session.get(Follower, (election.id, actor.user_id))
+    return row is not None and row.following
+
+
 def follow(session: Session, *, actor: Actor, election: Election, following: bool) -> None:
     user_id = require_user(actor)
     row = session.get(Follower, (election.id, user_id))

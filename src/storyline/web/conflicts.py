@@ -32,7 +32,11 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
-def _last_editor(session: Session, actor: Actor, events: timeline.EventFilter) -> str | None:
+def _last_editor(session: Session, actor: Actor, events: timeline.EventFilter | None) -> str | None:
+    # Objects whose changes go to the audit log rather than a timeline
+    # (elections) pass no events: the message then names nobody.
+    if events is None:
+        return None
     author = timeline.last_author(session, actor=actor, filters=events)
     if author is None:
         return None
@@ -47,7 +51,7 @@ def check_version(
     current: Mapping[str, Any],
     what: str,
     labels: Mapping[str, str],
-    events: timeline.EventFilter,
+    events: timeline.EventFilter | None,
 ) -> None:
     """Refuse the change when the fields `current` (as stored now, shown to
     people as `labels`) differ from those the form's `version` was made of;
