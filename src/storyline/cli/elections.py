@@ -18,9 +18,11 @@ from storyline.elections import (
     Result,
     TieRule,
     count,
+    proportional_to_json,
     read_blt,
     read_civs,
     read_debian,
+    result_to_json,
 )
 
 app = typer.Typer(
@@ -107,34 +109,6 @@ def load(path: Path, fmt: FileFormat) -> LoadedFile:
     return LoadedFile(read_civs(path, proportional=fmt is FileFormat.civs_proportional))
 
 
-def result_to_json(result: Result, seats: int) -> dict[str, Any]:
-    """The machine-readable form of a count."""
-    outcome = result.winners(seats)
-    matrix = result.matrix
-    data: dict[str, Any] = {
-        "method": result.method,
-        "candidates": list(result.candidates),
-        "ballots": matrix.num_voters,
-        "seats": seats,
-        "ranking": result.tiers(),
-        "winners": list(outcome.elected),
-        "tie": None
-        if outcome.tie is None
-        else {
-            "candidates": [c for c in result.candidates if c in outcome.tie.candidates],
-            "seats": outcome.tie.seats,
-        },
-        "pairwise": matrix.d.tolist(),
-        "randomness_used": result.randomness_used,
-        "seed": result.seed,
-        "log": list(result.log),
-    }
-    if isinstance(result.details, DebianDetails):
-        data["dropped"] = list(result.details.dropped)
-        data["default_option"] = result.details.default_option
-    return data
-
-
 def render(result: Result, seats: int) -> str:
     """The human-readable form of a count: tiers, winners, boundary tie, matrix."""
     outcome = result.winners(seats)
@@ -183,20 +157,9 @@ def render_proportional(
         seats,
         criterion="best-candidate" if criterion is Proportional.best else "combined-weights",
     )
-    winners = [result.in_order(c) for c in result.winners]
     if as_json:
-        return json.dumps(
-            {
-                "method": f"civs-proportional-{criterion.value}",
-                "candidates": list(profile.candidates),
-                "seats": seats,
-                "ranking": [list(w) for w in winners],
-                "winners": list(winners[0]) if len(winners) == 1 else [],
-                "tie": None if len(winners) == 1 else [list(w) for w in winners],
-                "search_failed": result.search_failed,
-            },
-            indent=2,
-        )
+        return json.dumps(proportional_to_json(result), indent=2)
+    winners = [result.in_order(c) for c in result.winners]
     lines = [f"Proportional ({criterion.value}) winning set(s) of {seats}:"]
     lines += ["  " + ", ".join(w) for w in winners]
     if result.search_failed:

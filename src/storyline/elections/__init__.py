@@ -17,6 +17,7 @@ from storyline.elections.analyses import (
     partisan_pairs,
     proportional_comparison,
 )
+from storyline.elections.export import proportional_to_json, result_to_json
 from storyline.elections.formats import (
     BallotFileError,
     BltElection,
@@ -120,12 +121,14 @@ __all__ = [
     "pairwise",
     "partisan_pairs",
     "proportional_comparison",
+    "proportional_to_json",
     "ranked_pairs",
     "ratings",
     "read_blt",
     "read_civs",
     "read_civs_ballots",
     "read_debian",
+    "result_to_json",
     "schulze",
     "winning_votes_beatpath",
     "write_blt",

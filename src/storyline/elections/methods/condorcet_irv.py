@@ -51,19 +51,47 @@ def rank_counts(profile: Profile) -> list[list[Fraction]]:
 
     Places are the ballot's distinct ranks in order; candidates tied at a place
     share it equally.  "No opinion" takes no place.
+
+    Computed over all ballots at once: each ballot's ranks are sorted, a place
+    starts wherever the sorted rank changes, and the weights are summed in
+    integers per (size of the tie, candidate, place), so the shares are exact
+    fractions with one division per tie size, not one per ballot and candidate.
     """
     n = profile.num_candidates
+    ranks = profile.rank_matrix()
+    weights = profile.weight_vector()
+    n_ballots = len(ranks)
+    if not n_ballots or not n:
+        return [[Fraction(0)] * n for _ in range(n)]
+    valid = ranks >= 0
+    # "No opinion" sorts after every rank, so it never shifts a real place.
+    keyed = np.where(valid, ranks, np.iinfo(np.int64).max)
+    order = np.argsort(keyed, axis=1, kind="stable")
+    ordered = np.take_along_axis(keyed, order, axis=1)
+    starts = np.ones((n_ballots, n), dtype=np.int64)
+    starts[:, 0] = 0
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    levels_sorted = np.cumsum(starts, axis=1)
+    # Candidates sharing a level per ballot: the size of the tie they share.
+    level_ids = levels_sorted + (np.arange(n_ballots) * n)[:, None]
+    size_sorted = np.bincount(level_ids.ravel(), minlength=n_ballots * n)[level_ids]
+    place = np.empty_like(levels_sorted)
+    size = np.empty_like(size_sorted)
+    np.put_along_axis(place, order, levels_sorted, axis=1)
+    np.put_along_axis(size, order, size_sorted, axis=1)
+    cand = np.broadcast_to(np.arange(n), (n_ballots, n))
+    flat = ((size - 1) * n + cand) * n + place
+    sums = np.bincount(
+        flat[valid],
+        weights=np.broadcast_to(weights[:, None], (n_ballots, n))[valid].astype(np.float64),
+        minlength=n * n * n,
+    )
+    # Float sums of integer weights are exact below 2**53 voters.
+    by_size = np.rint(sums).astype(np.int64).reshape(n, n, n)
     counts = [[Fraction(0)] * n for _ in range(n)]
-    for ballot, weight in zip(profile.ballots, profile.weights, strict=True):
-        levels = sorted({r for r in ballot.ranks if r is not None})
-        place = {r: p for p, r in enumerate(levels)}
-        size = dict.fromkeys(levels, 0)
-        for r in ballot.ranks:
-            if r is not None:
-                size[r] += 1
-        for c, r in enumerate(ballot.ranks):
-            if r is not None:
-                counts[c][place[r]] += Fraction(weight, size[r])
+    for s in np.flatnonzero(by_size.any(axis=(1, 2))).tolist():
+        for c, p in zip(*np.nonzero(by_size[s]), strict=True):
+            counts[int(c)][int(p)] += Fraction(int(by_size[s, c, p]), s + 1)
     return counts
 
 
