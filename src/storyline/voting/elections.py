@@ -43,7 +43,6 @@ from storyline.voting import electorates, notices
 from storyline.voting.models import (
     CLOSED,
     DRAFT,
-    ELECTION,
     ELECTION_ROLES,
     KINDS,
     OFFICIAL,
