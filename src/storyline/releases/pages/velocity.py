@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Response
 from markupsafe import Markup
 
+from storyline.elections.svg import inline_svg
 from storyline.kernel.validation import Id
-from storyline.releases.velocity.charts import inline_svg, render_velocity
+from storyline.releases.velocity.charts import render_velocity
 from storyline.releases.velocity.report import Measures, cycle_velocity
 from storyline.releases.velocity.scores import MilestoneScore, rounded
 from storyline.web.rendering import PageRoute, render

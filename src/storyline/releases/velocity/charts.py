@@ -8,8 +8,6 @@ right each milestone's score against the 100% line.
 
 from __future__ import annotations
 
-import re
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
@@ -17,7 +15,7 @@ from matplotlib.figure import Figure
 from storyline.elections.charts import chart_style, save_figure
 from storyline.releases.velocity.scores import MilestoneScore, rounded
 
-__all__ = ["inline_svg", "render_velocity"]
+__all__ = ["render_velocity"]
 
 BASELINE_COLOUR = "#9db8d9"
 CURRENT_COLOUR = "#2a6fba"
@@ -82,36 +80,3 @@ def render_velocity(
         scores.set_axisbelow(True)
         fig.suptitle(title)
         return save_figure(fig, "svg")
-
-
-SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-_URL_REF = re.compile(r"url\(#([^)]+)\)")
-
-
-def inline_svg(svg: bytes, *, prefix: str) -> str:
-    """A chart ready to sit inside a page: no XML prologue or metadata, no `<style>` or
-    `style` attributes (the pages' Content-Security-Policy refuses inline
-    styles, so they become SVG presentation attributes, which it allows),
-    and every id prefixed, so two charts on a page do not clip each other."""
-    ET.register_namespace("", SVG_NS)
-    ET.register_namespace("xlink", XLINK_NS)
-    root = ET.fromstring(svg)
-    href = f"{{{XLINK_NS}}}href"
-    for parent in root.iter():
-        dropped = {f"{{{SVG_NS}}}style", f"{{{SVG_NS}}}metadata"}
-        for child in [c for c in parent if c.tag in dropped]:
-            parent.remove(child)
-        style = parent.attrib.pop("style", None)
-        for declaration in (style or "").split(";"):
-            name, _, value = declaration.partition(":")
-            if name.strip() and value.strip():
-                parent.set(name.strip(), value.strip())
-        if "id" in parent.attrib:
-            parent.set("id", prefix + parent.attrib["id"])
-        for name, value in parent.attrib.items():
-            if "url(#" in value:
-                parent.set(name, _URL_REF.sub(lambda m: f"url(#{prefix}{m.group(1)})", value))
-        if parent.attrib.get(href, "").startswith("#"):
-            parent.set(href, "#" + prefix + parent.attrib[href][1:])
-    return ET.tostring(root, encoding="unicode")

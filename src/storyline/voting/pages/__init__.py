@@ -1,7 +1,7 @@
-"""The election pages: the list, one election's page and its officials'
-buttons, and the form that writes one. The ballot and results pages are
-in their own modules."""
+"""The election pages: the list, one election's page with its officials'
+buttons, the form that writes one, the ballot and its receipt, and the
+results."""
 
-from storyline.voting.pages import elections
+from storyline.voting.pages import ballot, elections, results
 
-ROUTERS = (elections.router,)
+ROUTERS = (elections.router, ballot.router, results.router)
