@@ -229,3 +229,14 @@ def test_charts_are_svg_named_for_screen_readers() -> None:
         assert root.get("aria-describedby") == desc.get("id")
     texts = {"".join(t.itertext()) for t in ET.fromstring(svgs["matrix"]).iter(f"{SVG}text")}
     assert {"Ann", "Dee", "3", "0"} <= texts
+
+
+def test_charts_draw_only_what_is_asked_and_each_document_once() -> None:
+    doc = document(["1,2,3,4", "2,1,3,4", "4,3,2,1"])
+    only = results.charts(doc, ("matrix",))
+    assert set(only) == {"matrix"}
+    # The same document again is the drawing kept, not a new one...
+    assert results.charts(doc, ("matrix",))["matrix"] is only["matrix"]
+    # ...and another document (one more ballot) is drawn anew.
+    other = results.charts(document(["1,2,3,4", "2,1,3,4", "4,3,2,1", "1,1,1,1"]), ("matrix",))
+    assert other["matrix"] != only["matrix"]

@@ -67,8 +67,11 @@ booleans and nulls:
 
 from __future__ import annotations
 
+import hashlib
 import io
-from collections import Counter
+import json
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Final
@@ -267,13 +270,41 @@ def _comparison(comparison: ProportionalComparison) -> dict[str, Any]:
     }
 
 
-def charts(document: Mapping[str, Any]) -> dict[str, str]:
-    """SVG charts of a results document: ``"spread"`` and ``"matrix"``.
+CHARTS = ("spread", "matrix")
+# Rendered charts by (name, digest of the document): a closed election's
+# document never changes, and the spread chart is matplotlib's (a few hundred
+# milliseconds at 30 candidates), so each process draws it once.
+_rendered: OrderedDict[tuple[str, str], str] = OrderedDict()
+_rendered_lock = threading.Lock()
+_RENDERED_MAX = 64
+
+
+def charts(document: Mapping[str, Any], names: Collection[str] = CHARTS) -> dict[str, str]:
+    """SVG charts of a results document, by name: ``"spread"`` and ``"matrix"``
+    (only those in `names` are drawn).
 
     Each SVG is an image to assistive technology (``role="img"``) named by a
     ``<title>`` and described by a ``<desc>`` saying what it shows in words; the
     figures themselves are in the document, for a table beside the chart.
     """
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    drawn: dict[str, str] = {}
+    for name in CHARTS:
+        if name not in names:
+            continue
+        with _rendered_lock:
+            svg = _rendered.get((name, digest))
+        if svg is None:
+            svg = _draw(document, name)
+            with _rendered_lock:
+                _rendered[(name, digest)] = svg
+                while len(_rendered) > _RENDERED_MAX:
+                    _rendered.popitem(last=False)
+        drawn[name] = svg
+    return drawn
+
+
+def _draw(document: Mapping[str, Any], name: str) -> str:
     # matplotlib loads on first use only: counting at the close needs no charts.
     from storyline.elections.charts import label_svg, render_matrix, render_spread
 
@@ -288,18 +319,9 @@ def charts(document: Mapping[str, Any]) -> dict[str, str]:
     seats = document["seats"]
     order = list(data["candidates"])
     winners = ", ".join(document["winners"]) or "none (a tie decides)"
-    spread_svg = render_spread(spread, seats=seats)
-    matrix = PairwiseMatrix(
-        candidates=tuple(document["candidates"]),
-        d=np.asarray(document["pairwise"], dtype=np.int64).reshape(
-            len(document["candidates"]), len(document["candidates"])
-        ),
-        num_voters=document["ballots"],
-    )
-    matrix_svg = render_matrix(matrix, order)
-    return {
-        "spread": label_svg(
-            spread_svg,
+    if name == "spread":
+        return label_svg(
+            render_spread(spread, seats=seats),
             name="spread",
             title=f"Condorcet spread of {spread.num_ballots} ballots",
             description="Bubble chart: one row per candidate in the official order ("
@@ -307,16 +329,22 @@ def charts(document: Mapping[str, Any]) -> dict[str, str]:
             + "); a bubble's area is the number of ballots placing the candidate at that "
             f"average position, from 1 (only first choice) to {len(order)}. "
             f"Elected: {winners}.",
+        )
+    matrix = PairwiseMatrix(
+        candidates=tuple(document["candidates"]),
+        d=np.asarray(document["pairwise"], dtype=np.int64).reshape(
+            len(document["candidates"]), len(document["candidates"])
         ),
-        "matrix": label_svg(
-            matrix_svg,
-            name="matrix",
-            title="Pairwise preferences",
-            description="Heat map: each cell counts the ballots preferring the row's "
-            "candidate to the column's, green where the row wins and red where it loses; "
-            "rows and columns in the official order (" + ", ".join(order) + ").",
-        ),
-    }
+        num_voters=document["ballots"],
+    )
+    return label_svg(
+        render_matrix(matrix, order),
+        name="matrix",
+        title="Pairwise preferences",
+        description="Heat map: each cell counts the ballots preferring the row's "
+        "candidate to the column's, green where the row wins and red where it loses; "
+        "rows and columns in the official order (" + ", ".join(order) + ").",
+    )
 
 
 def ballot_file(candidates: Sequence[str], ballots: Iterable[str]) -> str:

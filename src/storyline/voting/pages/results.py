@@ -25,7 +25,8 @@ def _charts(document: dict[str, Any]) -> dict[str, Markup]:
     return {
         # Safe as markup: the charts are written by our code, their texts escaped.
         name: Markup(inline_svg(svg, prefix=f"{name}-"))
-        for name, svg in results.charts(document).items()
+        # The page shows the matrix as a table: only the spread is drawn.
+        for name, svg in results.charts(document, ("spread",)).items()
     }
 
 
