@@ -238,5 +238,5 @@ def test_charts_draw_only_what_is_asked_and_each_document_once() -> None:
     # The same document again is the drawing kept, not a new one...
     assert results.charts(doc, ("matrix",))["matrix"] is only["matrix"]
     # ...and another document (one more ballot) is drawn anew.
-    other = results.charts(document(["1,2,3,4", "2,1,3,4", "4,3,2,1", "1,1,1,1"]), ("matrix",))
+    other = results.charts(document(["1,2,3,4", "2,1,3,4", "4,3,2,1", "4,3,2,1"]), ("matrix",))
     assert other["matrix"] != only["matrix"]
