@@ -378,8 +378,11 @@ def update_election(
     names = [c.name for c in data.candidates] if data.candidates is not None else None
     try:
         _check_window(election.opens_at, election.closes_at)
-        if election.live_results and election.kind != "poll":
-            raise ValueError("only polls show live results")
+    except ValueError as exc:
+        raise InvalidInput.field("closes_at", str(exc)) from None
+    if election.live_results and election.kind != "poll":
+        raise InvalidInput.field("live_results", "only polls show live results")
+    try:
         if data.candidates is not None:
             _check_candidates(data.candidates, election.seats)
         elif "seats" in sent:
@@ -391,7 +394,8 @@ def update_election(
             if election.seats >= (count or 0):
                 raise ValueError("there must be more candidates than seats")
     except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+        field = "candidates" if "names" in str(exc) else "seats"
+        raise InvalidInput.field(field, str(exc)) from None
     if election.state == OPEN and "closes_at" in sent and election.closes_at <= utcnow():
         raise InvalidInput.field("closes_at", "must be in the future; close the election instead")
     if data.candidates is not None:

@@ -243,12 +243,6 @@ def _form_errors(error: StorylineError) -> dict[str, str]:
             found.setdefault(name, message)
     elif isinstance(details, dict) and isinstance(details.get("field"), str):
         found[str(details["field"]).split(".")[-1]] = error.message
-    elif isinstance(error, InvalidInput):
-        # The window's checks name no field but start with the one they
-        # refuse ("closes_at must come after opens_at").
-        first = error.message.split(" ", 1)[0]
-        if first in ("opens_at", "closes_at"):
-            found[first] = error.message
     if not found or isinstance(error, (Conflict, PreconditionFailed)):
         found.setdefault("", error.message)
     return found
