@@ -25,7 +25,7 @@ import hashlib
 import json
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,10 +68,11 @@ def receipt_hash(receipt: str) -> str:
     return hashlib.sha256(receipt.strip().encode()).hexdigest()
 
 
-def encode(election: Election, candidates: Sequence[Candidate], data: BallotIn) -> str:
-    """The stored form of a ballot: one value per candidate, in order."""
-    by_id = {c.id: c.position for c in candidates}
-    ranks: list[str | None] = [None] * len(candidates)
+def encode(election: Election, positions: Mapping[int, int], data: BallotIn) -> str:
+    """The stored form of a ballot: one value per candidate, in order
+    (`positions`: candidate id -> its position)."""
+    by_id = positions
+    ranks: list[str | None] = [None] * len(positions)
     for number, tier in enumerate(data.ranking, start=1):
         if not tier:
             raise InvalidInput.field("ranking", f"tier {number} is empty")
@@ -82,12 +83,12 @@ def encode(election: Election, candidates: Sequence[Candidate], data: BallotIn) 
     for candidate_id in data.no_opinion:
         _place(ranks, by_id, candidate_id, NO_OPINION, "no_opinion")
     # As CIVS: whoever is left unranked ranks last, all together.
-    last = str(len(candidates))
+    last = str(len(positions))
     return ",".join(rank if rank is not None else last for rank in ranks)
 
 
 def _place(
-    ranks: list[str | None], by_id: dict[int, int], candidate_id: int, value: str, field: str
+    ranks: list[str | None], by_id: Mapping[int, int], candidate_id: int, value: str, field: str
 ) -> None:
     position = by_id.get(candidate_id)
     if position is None:
@@ -98,13 +99,11 @@ def _place(
 
 
 def _locked(session: Session, actor: Actor, election_id: int, *, exclusive: bool) -> Election:
-    election = elections.get_election(session, actor=actor, election_id=election_id)
-    # Ballots share the election's row; the close takes it alone.
-    session.execute(
-        select(Election.id).where(Election.id == election.id).with_for_update(read=not exclusive)
+    # Ballots share the election's row; the close takes it alone. One
+    # statement reads the row through the gate and locks it.
+    return elections.get_election(
+        session, actor=actor, election_id=election_id, lock="update" if exclusive else "share"
     )
-    session.refresh(election)
-    return election
 
 
 def _check_open(election: Election, now: dt.datetime) -> None:
@@ -130,26 +129,11 @@ def cast(
     user_id = require_user(actor)
     election = _locked(session, actor, election_id, exclusive=False)
     _check_open(election, now)
-    ranks = encode(election, elections.candidates(session, election.id), data)
-    voted = session.scalar(
-        select(Voter.voted).where(Voter.election_id == election.id, Voter.user_id == user_id)
-    )
-    if voted is None:
-        raise PermissionDenied(
-            "You are not on this election's electorate.", code="not_in_electorate"
-        )
+    ranks = encode(election, elections.positions(session, election.id), data)
     if data.receipt is not None:
-        ballot = session.scalar(
-            select(StoredBallot).where(
-                StoredBallot.election_id == election.id,
-                StoredBallot.receipt_hash == receipt_hash(data.receipt),
-            )
-        )
-        if ballot is None or not voted:
-            raise InvalidInput.field("receipt", "no ballot of this election has this receipt")
-        ballot.ranks = ranks
-        session.flush()
-        return data.receipt.strip()
+        return _replace(session, election, user_id, data.receipt, ranks)
+    # The one statement that decides: it turns "has voted" on only for a
+    # member who has not voted, so of two ballots sent at once one wins.
     changed = session.execute(
         update(Voter)
         .where(
@@ -161,6 +145,8 @@ def cast(
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
+        if _voted(session, election, user_id) is None:
+            raise _outsider()
         raise Conflict(
             "You have already voted. To change your ballot, send it with the receipt "
             "you were given.",
@@ -177,6 +163,34 @@ def cast(
     )
     session.flush()
     return receipt
+
+
+def _voted(session: Session, election: Election, user_id: int) -> bool | None:
+    """Whether the user has voted; None when they are not on the electorate."""
+    return session.scalar(
+        select(Voter.voted).where(Voter.election_id == election.id, Voter.user_id == user_id)
+    )
+
+
+def _outsider() -> PermissionDenied:
+    return PermissionDenied("You are not on this election's electorate.", code="not_in_electorate")
+
+
+def _replace(session: Session, election: Election, user_id: int, receipt: str, ranks: str) -> str:
+    voted = _voted(session, election, user_id)
+    if voted is None:
+        raise _outsider()
+    ballot = session.scalar(
+        select(StoredBallot).where(
+            StoredBallot.election_id == election.id,
+            StoredBallot.receipt_hash == receipt_hash(receipt),
+        )
+    )
+    if ballot is None or not voted:
+        raise InvalidInput.field("receipt", "no ballot of this election has this receipt")
+    ballot.ranks = ranks
+    session.flush()
+    return receipt.strip()
 
 
 def counted(session: Session, *, actor: Actor, election_id: int, receipt: str) -> bool:

@@ -197,13 +197,24 @@ def _check_candidates(candidates: Sequence[CandidateIn], seats: int) -> None:
 
 
 def get_election(
-    session: Session, *, actor: Actor, election_id: int, for_update: bool = False
+    session: Session,
+    *,
+    actor: Actor,
+    election_id: int,
+    for_update: bool = False,
+    lock: Literal["share", "update"] | None = None,
 ) -> Election:
     """The election, if `actor` may see it; NotFound otherwise (a draft's
-    existence is not told to those who may not see it)."""
+    existence is not told to those who may not see it). `lock` takes the
+    row's lock in the same statement (PostgreSQL; SQLite's writes are
+    serial): "share" for ballots, "update" for what excludes them."""
     stmt = select(Election).where(Election.id == election_id, election_visibility(actor))
     if for_update:
-        stmt = stmt.with_for_update()
+        lock = "update"
+    if lock is not None:
+        stmt = stmt.with_for_update(read=lock == "share", of=Election).execution_options(
+            populate_existing=True
+        )
     election = session.scalar(stmt)
     if election is None:
         raise NotFound.of("election", election_id)
@@ -244,6 +255,15 @@ def candidates(session: Session, election_id: int) -> list[Candidate]:
             .where(Candidate.election_id == election_id)
             .order_by(Candidate.position)
         )
+    )
+
+
+def positions(session: Session, election_id: int) -> dict[int, int]:
+    """Candidate id -> position: what a ballot is written against."""
+    return dict(
+        session.execute(
+            select(Candidate.id, Candidate.position).where(Candidate.election_id == election_id)
+        ).all()
     )
 
 

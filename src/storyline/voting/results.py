@@ -295,7 +295,7 @@ def charts(document: Mapping[str, Any], names: Collection[str] = CHARTS) -> dict
         with _rendered_lock:
             svg = _rendered.get((name, digest))
         if svg is None:
-            svg = _draw(document, name)
+            svg = draw(document, name)
             with _rendered_lock:
                 _rendered[(name, digest)] = svg
                 while len(_rendered) > _RENDERED_MAX:
@@ -304,7 +304,8 @@ def charts(document: Mapping[str, Any], names: Collection[str] = CHARTS) -> dict
     return drawn
 
 
-def _draw(document: Mapping[str, Any], name: str) -> str:
+def draw(document: Mapping[str, Any], name: str) -> str:
+    """One chart of `CHARTS`, drawn anew (`charts` keeps what it drew)."""
     # matplotlib loads on first use only: counting at the close needs no charts.
     from storyline.elections.charts import label_svg, render_matrix, render_spread
 
