@@ -112,3 +112,30 @@ def test_only_the_electorate_votes(client: TestClient, factory: Factory) -> None
     assert refused.json()["code"] == "not_in_electorate"
     me = client.get(f"/v1/elections/{eid}/electorate/me", headers=voter.headers).json()
     assert me == {"eligible": True, "voted": False}
+
+
+def test_a_ballot_is_refused_whole_when_it_is_wrong(client: TestClient, factory: Factory) -> None:
+    admin = factory.admin()
+    voter = factory.user()
+    election = make_election(client, admin, [voter])
+    eid = election["id"]
+    client.post(f"/v1/elections/{eid}/open", headers=admin.headers)
+    a, b = (c["id"] for c in election["candidates"][:2])
+    wrong = {
+        "an unknown candidate": {"ranking": [[a], [999_999]]},
+        "a candidate twice": {"ranking": [[a], [b, a]]},
+        "an empty tier": {"ranking": [[a], []]},
+        "no opinion where not allowed": {"ranking": [[a]], "no_opinion": [b]},
+        "an oversized tier": {"ranking": [[a] * 101]},
+        "an unknown field": {"ranking": [[a]], "voter": voter.id},
+    }
+    for what, body in wrong.items():
+        refused = client.post(f"/v1/elections/{eid}/ballots", json=body, headers=voter.headers)
+        assert refused.status_code == 400, (what, refused.text)
+        assert refused.json()["code"] == "invalid_input", what
+    # Nothing was counted, and the voter may still vote.
+    assert client.get(f"/v1/elections/{eid}", headers=admin.headers).json()["ballots"] == 0
+    ok = client.post(
+        f"/v1/elections/{eid}/ballots", json={"ranking": [[b], [a]]}, headers=voter.headers
+    )
+    assert ok.status_code == 201

@@ -26,7 +26,7 @@ import json
 import random
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, select, update
@@ -52,12 +52,16 @@ NO_OPINION = "-"
 RECEIPT_BYTES = 16
 
 
+# A tier of candidates ranked equal: no more than the candidates there are.
+Tier = Annotated[list[Id], Field(max_length=elections.MAX_CANDIDATES)]
+
+
 class BallotIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Tiers of candidate ids, best first; candidates in one tier tie;
     # candidates left out rank last, together.
-    ranking: list[list[Id]] = Field(max_length=elections.MAX_CANDIDATES)
+    ranking: list[Tier] = Field(max_length=elections.MAX_CANDIDATES)
     # Candidates the voter has no opinion on, where the election allows it.
     no_opinion: list[Id] = Field(default_factory=list, max_length=elections.MAX_CANDIDATES)
     # The receipt of the ballot this one replaces.
