@@ -392,6 +392,8 @@ WITHOUT_IF_MATCH = {
     ("DELETE", "/stories/{story_id}/targets"),
     ("PUT", "/projects/{project_id}/leads"),
     ("PUT", "/project_groups/{group_id}/leads"),
+    # Following an election is one person's flag, set to the value sent.
+    ("PUT", "/elections/{election_id}/following"),
 }
 
 
