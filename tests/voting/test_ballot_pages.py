@@ -83,6 +83,7 @@ def test_cast_with_ties_by_the_plain_form_and_change_it_with_the_receipt(
     match = RECEIPT.search(cast.text)
     assert match, cast.text
     receipt = match.group(1)
+    assert cast.headers["Cache-Control"] == "no-store"
 
     again = _cast(page, eid, {ids["Carol"]: "1"})
     assert again.status_code == 409

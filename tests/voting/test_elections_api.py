@@ -58,6 +58,7 @@ def test_an_election_opens_takes_ballots_closes_and_counts(
         )
         assert cast.status_code == 201, cast.text
         receipts.append(cast.json()["receipt"])
+        assert cast.headers["Cache-Control"] == "no-store"
     again = client.post(
         f"/v1/elections/{eid}/ballots", json={"ranking": [[d]]}, headers=voters[0].headers
     )

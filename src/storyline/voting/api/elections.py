@@ -244,7 +244,7 @@ class Receipt(BaseModel):
 
 
 @router.post("/{election_id}/ballots", response_model=Receipt, status_code=201)
-def cast_ballot(ctx: ContextDep, election_id: Id, body: BallotIn) -> Any:
+def cast_ballot(ctx: ContextDep, election_id: Id, body: BallotIn, response: Response) -> Any:
     """Cast the caller's ballot: `ranking` is a list of tiers of candidate
     ids, best first (a tier of several is a tie; candidates left out rank
     last). The answer's receipt proves the ballot was counted, and replaces
@@ -254,6 +254,8 @@ def cast_ballot(ctx: ContextDep, election_id: Id, body: BallotIn) -> Any:
         receipt = ballots.cast(
             session, actor=ctx.actor, election_id=election_id, data=body, now=utcnow()
         )
+    # The receipt is the voter's alone: no cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
     return Receipt(receipt=receipt)
 
 

@@ -172,7 +172,7 @@ def cast_ballot(ctx: FormDep, election_id: Id, form: FormFields) -> Response:
                 ctx, session, election, values=values, errors=errors, status=status_for(error)
             )
     # Shown here, once: a redirect would have to carry the receipt in a URL.
-    return render(
+    page = render(
         ctx,
         "voting/receipt.html",
         election=election,
@@ -180,6 +180,9 @@ def cast_ballot(ctx: FormDep, election_id: Id, form: FormFields) -> Response:
         replaced=data.receipt is not None,
         checked=None,
     )
+    # Nor may a cache (the browser's history, a proxy) keep it.
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @router.get("/elections/{election_id}/receipt")
