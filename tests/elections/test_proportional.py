@@ -341,3 +341,83 @@ def test_the_search_moves_to_the_first_better_neighbour_and_stops() -> None:
     assert result.visited == 2
     assert result.winners == (frozenset("ac"),)
     assert compare_committees(profile, "ab", "ac") == CommitteeComparison(0, 4, 5, 4)
+
+
+def comparer_for(
+    profile: Profile, seats: int, criterion: proportional.Criterion, legacy: bool
+) -> Any:
+    return proportional._Comparer(
+        ratings(profile), profile.weight_vector(), seats, criterion, legacy, profile.num_candidates
+    )
+
+
+def pairwise_matrix(profile: Profile, result: proportional.ProportionalResult, legacy: bool) -> Any:
+    """The committee matrix filled one ``compare_sets`` at a time, as CIVS does."""
+    comparer = comparer_for(profile, result.seats, result.criterion, legacy)
+    comms = [tuple(sorted(profile.index(c) for c in comm)) for comm in result.committees]
+    m = np.zeros((len(comms), len(comms)), dtype=np.int64)
+    for j in range(1, len(comms)):
+        for k, cmp in enumerate(comparer.compare(comms[j], comms[:j])):
+            m[j, k] = cmp.strong_first * result.divisor + cmp.weak_first
+            m[k, j] = cmp.strong_second * result.divisor + cmp.weak_second
+    return m
+
+
+ballots = st.integers(2, 7).flatmap(
+    lambda c: st.tuples(
+        st.just(c),
+        st.lists(
+            st.tuples(
+                st.lists(st.one_of(st.none(), st.integers(1, c)), min_size=c, max_size=c),
+                st.integers(1, 5),
+            ),
+            min_size=1,
+            max_size=15,
+        ),
+    )
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), drawn=ballots, combined=st.booleans(), legacy=st.booleans())
+def test_swaps_and_the_committee_matrix_match_one_comparison_at_a_time(
+    data: st.DataObject,
+    drawn: tuple[int, list[tuple[list[int | None], int]]],
+    combined: bool,
+    legacy: bool,
+) -> None:
+    c, rows = drawn
+    names = [f"c{i}" for i in range(c)]
+    profile = Profile.from_weighted(names, [(tuple(r), w) for r, w in rows])
+    seats = data.draw(st.integers(1, c - 1))
+    criterion: proportional.Criterion = "combined-weights" if combined else "best-candidate"
+    comparer = comparer_for(profile, seats, criterion, legacy)
+    committee = tuple(sorted(data.draw(st.permutations(range(c)))[:seats]))
+    position = data.draw(st.integers(0, seats - 1))
+    outside = [j for j in range(c) if j not in committee]
+    swapped = [
+        tuple(sorted((*committee[:position], j, *committee[position + 1 :]))) for j in outside
+    ]
+    assert comparer.compare_swaps(committee, position, outside) == comparer.compare(
+        committee, swapped
+    )
+    result = civs_proportional(profile, seats, criterion=criterion, legacy_bound=legacy)
+    assert result.matrix.tolist() == pairwise_matrix(profile, result, legacy).tolist()
+
+
+@pytest.mark.parametrize("criterion", ["best-candidate", "combined-weights"])
+def test_the_committee_matrix_without_digit_keys_matches_one_comparison_at_a_time(
+    criterion: proportional.Criterion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 26**14 does not fit the digit keys, so best-candidate ranks level by level.
+    monkeypatch.setattr(proportional, "MAX_VISITS", 30)
+    rng = np.random.default_rng(11)
+    c = 26
+    rows = [
+        tuple(None if rng.random() < 0.1 else int(x) for x in rng.integers(1, c + 1, c))
+        for _ in range(70)
+    ]
+    profile = Profile.from_rankings([f"c{i}" for i in range(c)], rows)
+    result = civs_proportional(profile, 14, criterion=criterion)
+    assert len(result.committees) > 30
+    assert result.matrix.tolist() == pairwise_matrix(profile, result, False).tolist()

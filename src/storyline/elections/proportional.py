@@ -169,6 +169,7 @@ class _Comparer:
         self.initial_against = num_candidates if legacy_bound else self.n
         self.r = r
         self.scale = np.zeros(seats, dtype=np.int64)
+        self.base = max(num_candidates, 2)
         self.fits = True
         if criterion == "best-candidate":
             # Only each voter's order matters here, so ratings become dense ranks
@@ -177,12 +178,13 @@ class _Comparer:
             for i, row in enumerate(r):
                 dense[i] = np.unique(row, return_inverse=True)[1]
             self.r = dense
-            base = max(num_candidates, 2)
-            self.fits = base**seats < 2**62
+            self.fits = self.base**seats < 2**62
             if self.fits:
                 self.scale = np.array(
-                    [base ** (seats - 1 - i) for i in range(seats)], dtype=np.int64
+                    [self.base ** (seats - 1 - i) for i in range(seats)], dtype=np.int64
                 )
+        # One contiguous row of ratings per candidate, for comparing swaps.
+        self.r_by_candidate = np.ascontiguousarray(self.r.T)
 
     def encode(self, committees: Sequence[tuple[int, ...]]) -> IntArray:
         """Each committee's level keys per voter, shape (committees, k, voters).
@@ -221,7 +223,89 @@ class _Comparer:
         more, less = self._prefs(ea, eb)
         counts_a = np.rint(np.einsum("pkv,v->pk", more, self.w)).astype(np.int64)
         counts_b = np.rint(np.einsum("pkv,v->pk", less, self.w)).astype(np.int64)
-        n_pairs = len(eb)
+        return self._comparisons(counts_a, counts_b)
+
+    def compare_swaps(
+        self, committee: tuple[int, ...], position: int, replacements: Sequence[int]
+    ) -> list[CommitteeComparison]:
+        """``committee`` against itself with the member at ``position`` replaced.
+
+        Same result as :meth:`compare`, without sorting anything.  Both committees
+        share every member but x (leaving) and y (joining), so under both criteria
+        a voter's top f of each differ exactly when the better of x and y is in
+        its top f, and then only by x against y: the voter f-prefers the first
+        when x > y and fewer than f of the other members rate at least x.
+        """
+        rt = self.r_by_candidate
+        members = rt[list(committee)]
+        x = rt[committee[position]]
+        y = rt[list(replacements)]
+        # The level from which each voter's preference counts: x's place among
+        # the members (itself included), and one more than the members rating at
+        # least y (x cannot be among them when y > x).
+        level_a = np.broadcast_to((members >= x).sum(axis=0), y.shape)
+        level_b = (members[:, None, :] >= y[None]).sum(axis=0) + 1
+        return self._comparisons(self._from_level(x > y, level_a), self._from_level(y > x, level_b))
+
+    def _from_level(self, mask: BoolArray, level: IntArray) -> IntArray:
+        """Weighted count per row of the voters in ``mask`` at each f >= ``level``."""
+        rows, k = mask.shape[0], self.k
+        bins = level + (k + 2) * np.arange(rows)[:, None]
+        hist = np.bincount(
+            bins[mask],
+            weights=np.broadcast_to(self.w, mask.shape)[mask],
+            minlength=rows * (k + 2),
+        ).reshape(rows, k + 2)
+        return np.rint(np.cumsum(hist[:, 1 : k + 1], axis=1)).astype(np.int64)
+
+    def level_counts(self, committees: Sequence[tuple[int, ...]]) -> IntArray:
+        """``m[f - 1, a, b]`` = voters f-preferring committee a to committee b."""
+        encoded = self.encode(committees)
+        n, voters = len(committees), encoded.shape[2]
+        # Voters become bits, 64 to a word; each bit of the weights is a mask of
+        # the voters having it, so a weighted count is a few popcounts.  The
+        # padding voters weigh nothing.
+        pad = (-voters) % 64
+        weights = np.pad(np.rint(self.w).astype(np.int64), (0, pad))
+        planes = [
+            np.packbits((weights >> bit) & 1 == 1).view(np.uint64)
+            for bit in range(int(weights.max()).bit_length())
+        ]
+        counts = np.zeros((self.k, n, n), dtype=np.int64)
+        previous: IntArray | None = None
+        for f in range(self.k):
+            if self.fits:
+                keys = encoded[:, f, :]
+            else:
+                # Lexicographic keys, one digit at a time: the rank of the top f - 1
+                # ratings, then the f-th rating.
+                keys = (
+                    encoded[:, f, :]
+                    if previous is None
+                    else previous * self.base + encoded[:, f, :]
+                )
+            ranks = _ranks_per_voter(keys)
+            if not self.fits:
+                previous = ranks.astype(np.int64)
+            ranks = np.pad(ranks, ((0, 0), (0, pad)))
+            for b in range(n):
+                above = np.packbits(ranks > ranks[b], axis=1).view(np.uint64)
+                for bit, plane in enumerate(planes):
+                    counts[f, :, b] += (
+                        np.bitwise_count(above & plane).sum(axis=1, dtype=np.int64) << bit
+                    )
+        return counts
+
+    def _comparisons(self, counts_a: IntArray, counts_b: IntArray) -> list[CommitteeComparison]:
+        best_a, best_b = self.strong(counts_a, counts_b)
+        return [
+            CommitteeComparison(int(sa), int(sb), int(wa), int(wb))
+            for sa, sb, wa, wb in zip(best_a, best_b, counts_a[:, -1], counts_b[:, -1], strict=True)
+        ]
+
+    def strong(self, counts_a: IntArray, counts_b: IntArray) -> tuple[IntArray, IntArray]:
+        """The strong preference of pairs from their f-preference counts (pairs, k)."""
+        n_pairs = len(counts_a)
         best_for = np.zeros(n_pairs, dtype=np.int64)
         best_against = np.full(n_pairs, self.initial_against, dtype=np.int64)
         best_a = np.zeros(n_pairs, dtype=np.int64)
@@ -243,10 +327,20 @@ class _Comparer:
             best_against = np.where(take, ia, best_against)
             best_a = np.where(take, ia, best_a)
             best_b = np.where(take, ib, best_b)
-        return [
-            CommitteeComparison(int(sa), int(sb), int(wa), int(wb))
-            for sa, sb, wa, wb in zip(best_a, best_b, counts_a[:, -1], counts_b[:, -1], strict=True)
-        ]
+        return best_a, best_b
+
+
+def _ranks_per_voter(keys: IntArray) -> IntArray:
+    """Dense ranks of each column's keys (one column per voter), in a small dtype."""
+    n = keys.shape[0]
+    order = np.argsort(keys, axis=0, kind="stable")
+    ordered = np.take_along_axis(keys, order, axis=0)
+    dtype = np.int16 if n < 2**15 else np.int32
+    sorted_ranks = np.zeros(keys.shape, dtype=dtype)
+    np.cumsum(ordered[1:] != ordered[:-1], axis=0, out=sorted_ranks[1:])
+    ranks = np.empty_like(sorted_ranks)
+    np.put_along_axis(ranks, order, sorted_ranks, axis=0)
+    return ranks
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,11 +458,14 @@ def civs_proportional(
     while divisor < profile.num_voters:
         divisor *= 10
     matrix = np.zeros((n, n), dtype=np.int64)
-    encoded = comparer.encode(committees)
-    for j in range(1, n):
-        for k, cmp in enumerate(comparer.compare_encoded(encoded[j], encoded[:j])):
-            matrix[j, k] = cmp.strong_first * divisor + cmp.weak_first
-            matrix[k, j] = cmp.strong_second * divisor + cmp.weak_second
+    # Each pair as compare_sets(later, earlier) would see it, as CIVS fills it.
+    later, earlier = np.tril_indices(n, -1)
+    counts = comparer.level_counts(committees)
+    counts_later = counts[:, later, earlier].T
+    counts_earlier = counts[:, earlier, later].T
+    strong_later, strong_earlier = comparer.strong(counts_later, counts_earlier)
+    matrix[later, earlier] = strong_later * divisor + counts_later[:, -1]
+    matrix[earlier, later] = strong_earlier * divisor + counts_earlier[:, -1]
     names = profile.candidates
     return ProportionalResult(
         candidates=names,
@@ -399,6 +496,7 @@ def _better_neighbour(
     members = set(committee)
     for i in range(len(committee)):
         neighbours = []
+        replacements = []
         for j in range(num_candidates):
             if j not in members:
                 swapped = list(committee)
@@ -406,9 +504,10 @@ def _better_neighbour(
                 neighbour = tuple(sorted(swapped))
                 if neighbour not in visited:
                     neighbours.append(neighbour)
+                    replacements.append(j)
         if neighbours:
             for neighbour, cmp in zip(
-                neighbours, comparer.compare(committee, neighbours), strict=True
+                neighbours, comparer.compare_swaps(committee, i, replacements), strict=True
             ):
                 if cmp.second_is_better:
                     return neighbour
