@@ -316,6 +316,11 @@ def count(session: Session, election: Election, *, seed: int | None = None) -> d
         proportional=election.proportional,
         groups=affiliations(session, cands),
         seed=election.id if seed is None else seed,
+        # The column's null is the rule the library calls "current".
+        tie_rule="pre-2024" if election.tie_rule == "pre-2024" else "current",
+        default_option=election.default_option,
+        quorum=election.quorum,
+        majorities=elections.majorities_of(election),
     )
 
 

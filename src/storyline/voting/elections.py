@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -59,6 +59,11 @@ MAX_CANDIDATES = 100
 MAX_SEATS = 50
 MAX_WINDOW_DAYS = 366
 PROPORTIONAL_MODES = ("best", "combined")
+# Condorcet-IRV's tie rules besides the current one (null).
+TIE_RULES = ("pre-2024",)
+# Debian's constitution asks at most a 3:1 majority; 10:1 leaves room
+# without letting a typo make an option unwinnable.
+MAX_MAJORITY = 10
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
@@ -110,6 +115,22 @@ def _proportional(value: str | None) -> str | None:
     return value
 
 
+def _tie_rule(value: str | None) -> str | None:
+    if value is not None and value not in TIE_RULES:
+        raise ValueError("must be null (the current rule) or pre-2024")
+    return value
+
+
+# Debian's quorum R: a positive, finite number (3/2 of the square root of
+# the number of developers, so rarely whole).
+Quorum = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# Candidate name -> N, for an N:1 majority over the default option.
+Majorities = Annotated[
+    dict[Name, Annotated[int, Field(ge=1, le=MAX_MAJORITY)]],
+    Field(max_length=MAX_CANDIDATES),
+]
+
+
 class ElectionIn(roles.HoldersIn):
     # Officials besides the creator.
     officials: list[Id] = Field(default_factory=list, max_length=100)
@@ -123,6 +144,10 @@ class ElectionIn(roles.HoldersIn):
     seats: int = Field(default=1, ge=1, le=MAX_SEATS)
     proportional: str | None = None
     no_opinion: bool = False
+    tie_rule: str | None = None
+    default_option: Name | None = None
+    quorum: Quorum | None = None
+    majorities: Majorities | None = None
     candidates: list[CandidateIn] = Field(min_length=2, max_length=MAX_CANDIDATES)
     electorate: electorates.ElectorateIn
     opens_at: dt.datetime
@@ -135,6 +160,7 @@ class ElectionIn(roles.HoldersIn):
     _zone = field_validator("timezone")(_zone)
     _method = field_validator("method")(_method)
     _proportional = field_validator("proportional")(_proportional)
+    _tie_rule = field_validator("tie_rule")(_tie_rule)
 
     @model_validator(mode="after")
     def _consistent(self) -> ElectionIn:
@@ -158,6 +184,10 @@ class ElectionChange(BaseModel):
     seats: int | None = Field(default=None, ge=1, le=MAX_SEATS)
     proportional: str | None = None
     no_opinion: bool | None = None
+    tie_rule: str | None = None
+    default_option: Name | None = None
+    quorum: Quorum | None = None
+    majorities: Majorities | None = None
     candidates: list[CandidateIn] | None = Field(
         default=None, min_length=2, max_length=MAX_CANDIDATES
     )
@@ -172,10 +202,13 @@ class ElectionChange(BaseModel):
     _zone = field_validator("timezone")(_zone)
     _method = field_validator("method")(_method)
     _proportional = field_validator("proportional")(_proportional)
+    _tie_rule = field_validator("tie_rule")(_tie_rule)
 
 
 # Fields that stay writable once voting has opened.
 WHILE_OPEN = frozenset({"title", "description", "closes_at", "timezone", "results_public"})
+# Fields a change may set to null (the others keep their value when null).
+NULLABLE = frozenset({"description", "proportional", "tie_rule", "default_option", "quorum"})
 
 
 def _check_window(opens_at: dt.datetime, closes_at: dt.datetime) -> None:
@@ -191,6 +224,49 @@ def _check_candidates(candidates: Sequence[CandidateIn], seats: int) -> None:
         raise ValueError("candidate names must differ")
     if seats >= len(candidates):
         raise ValueError("there must be more candidates than seats")
+
+
+# The counting options, each taken by one method only.
+COUNTING_OPTIONS = {
+    "tie_rule": "condorcet-irv",
+    "default_option": "debian",
+    "quorum": "debian",
+    "majorities": "debian",
+}
+
+
+def majorities_of(election: Election) -> dict[str, int] | None:
+    return None if election.majorities is None else dict(json.loads(election.majorities))
+
+
+def _stored_majorities(value: Mapping[str, int] | None) -> str | None:
+    # No ratio asked of any option is the default: stored as none.
+    return json.dumps(dict(value)) if value else None
+
+
+def _check_counting(election: Election, names: Sequence[str]) -> None:
+    """The election's counting options (already on `election`) fit its
+    method and `names`, its candidates. Checked on the election as it will
+    be, so that a change of method or of candidates cannot leave an option
+    behind that the count would reject or silently ignore."""
+    for field, method in COUNTING_OPTIONS.items():
+        if getattr(election, field) is not None and election.method != method:
+            raise InvalidInput.field(
+                field, f"applies to the {method} method only; send null to clear it"
+            )
+    if election.default_option is not None and election.default_option not in names:
+        raise InvalidInput.field(
+            "default_option", f"{election.default_option!r} is not one of the candidates"
+        )
+    default = election.default_option or names[-1]
+    for name in majorities_of(election) or {}:
+        if name not in names:
+            raise InvalidInput.field("majorities", f"{name!r} is not one of the candidates")
+        if name == default:
+            raise InvalidInput.field(
+                "majorities",
+                f"{name!r} is the default option, which the majorities are measured against",
+            )
 
 
 # Reading
@@ -340,6 +416,9 @@ def create_election(session: Session, *, actor: Actor, data: ElectionIn) -> Elec
                 "seats",
                 "proportional",
                 "no_opinion",
+                "tie_rule",
+                "default_option",
+                "quorum",
                 "opens_at",
                 "closes_at",
                 "timezone",
@@ -347,10 +426,12 @@ def create_election(session: Session, *, actor: Actor, data: ElectionIn) -> Elec
                 "live_results",
             }
         ),
+        majorities=_stored_majorities(data.majorities),
         state=DRAFT,
         electorate=data.electorate.model_dump_json(exclude_none=True),
         creator_id=user_id,
     )
+    _check_counting(election, [c.name for c in data.candidates])
     session.add(election)
     session.flush()
     _write_candidates(session, election, data.candidates)
@@ -383,6 +464,9 @@ def update_election(
         "seats",
         "proportional",
         "no_opinion",
+        "tie_rule",
+        "default_option",
+        "quorum",
         "opens_at",
         "closes_at",
         "timezone",
@@ -390,8 +474,10 @@ def update_election(
         "live_results",
     }:
         value = getattr(data, field)
-        if value is not None or field in ("description", "proportional"):
+        if value is not None or field in NULLABLE:
             setattr(election, field, value)
+    if "majorities" in sent:
+        election.majorities = _stored_majorities(data.majorities)
     if data.electorate is not None:
         electorates.check(session, data.electorate)
         election.electorate = data.electorate.model_dump_json(exclude_none=True)
@@ -416,6 +502,11 @@ def update_election(
     except ValueError as exc:
         field = "candidates" if "names" in str(exc) else "seats"
         raise InvalidInput.field(field, str(exc)) from None
+    if any(getattr(election, field) is not None for field in COUNTING_OPTIONS):
+        kept: Sequence[CandidateIn | Candidate] = (
+            data.candidates if data.candidates is not None else candidates(session, election.id)
+        )
+        _check_counting(election, [c.name for c in kept])
     if election.state == OPEN and "closes_at" in sent and election.closes_at <= utcnow():
         raise InvalidInput.field("closes_at", "must be in the future; close the election instead")
     if data.candidates is not None:

@@ -20,6 +20,7 @@ import datetime as dt
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -81,6 +82,15 @@ class Election(IdMixin, TimestampMixin, Base):
     # CIVS's proportional mode: null, "best" or "combined".
     proportional: Mapped[str | None] = mapped_column(String(10))
     no_opinion: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Counting options of some methods (`storyline.elections.count`), set to
+    # hold an election again under the rule it was counted by. Condorcet-IRV:
+    # the tie rule, null for the current one or "pre-2024". Debian: the
+    # default option (a candidate's name; null, the last candidate), the
+    # quorum R, and the majorities (JSON: candidate name -> N for N:1).
+    tie_rule: Mapped[str | None] = mapped_column(String(10))
+    default_option: Mapped[str | None] = mapped_column(String(255))
+    quorum: Mapped[float | None] = mapped_column(Float)
+    majorities: Mapped[str | None] = mapped_column(Text)
     opens_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # The IANA zone the pages show the window in ("Europe/Paris"); the

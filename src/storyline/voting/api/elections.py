@@ -52,6 +52,10 @@ class ElectionOut(BaseModel):
     seats: int
     proportional: str | None
     no_opinion: bool
+    tie_rule: str | None
+    default_option: str | None
+    quorum: float | None
+    majorities: dict[str, int] | None
     opens_at: Timestamp
     closes_at: Timestamp
     timezone: str
@@ -85,6 +89,10 @@ def _out(session: Session, ctx: Any, election: Election) -> ElectionOut:
         seats=election.seats,
         proportional=election.proportional,
         no_opinion=election.no_opinion,
+        tie_rule=election.tie_rule,
+        default_option=election.default_option,
+        quorum=election.quorum,
+        majorities=elections.majorities_of(election),
         opens_at=election.opens_at,
         closes_at=election.closes_at,
         timezone=election.timezone,
