@@ -18,7 +18,7 @@ from tests.voting.test_elections_api import make_election
 from tests.web.tracker_browser import Browser, browser
 
 RECEIPT = re.compile(r'id="receipt-code" data-receipt-store="[\d.]+">([^<]+)<')
-STATEMENTS = {"Alice": "Ten years on the gate.", "Bob": "Docs & tests <first>."}
+STATEMENTS = {"Alice": "Ten years on **the gate**.", "Bob": "Docs & tests <first>."}
 
 
 @pytest.fixture
@@ -71,7 +71,10 @@ def test_cast_with_ties_by_the_plain_form_and_change_it_with_the_receipt(
     assert shown.status_code == 200
     for name in ("Alice", "Bob", "Carol"):
         assert f'data-name="{name}"' in shown.text
+    # Statements are Markdown, rendered safe; the window shows the zone.
     assert "Docs &amp; tests &lt;first&gt;." in shown.text
+    assert "<strong>the gate</strong>" in shown.text
+    assert "(UTC;" in shown.text
     assert 'value="-"' not in shown.text  # no "no opinion" unless allowed
     # The order is the voter's own, and the same on every visit.
     order = re.findall(r'data-candidate="(\d+)"', shown.text)

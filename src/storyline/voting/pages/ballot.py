@@ -22,11 +22,13 @@ from starlette.datastructures import FormData
 
 from storyline.errors import InvalidInput, StorylineError
 from storyline.http.errors import status_for
+from storyline.kernel import markdown
 from storyline.kernel.schema import utcnow
 from storyline.kernel.validation import Id, validate
 from storyline.voting import ballots, elections
 from storyline.voting.ballots import NO_OPINION, BallotIn
 from storyline.voting.models import Candidate, Election
+from storyline.voting.pages.elections import window_time
 from storyline.web.rendering import PageRoute, field_errors, render, sign_in_first
 from storyline.web.security import FormDep, PageContext, PageDep
 
@@ -122,6 +124,10 @@ def _ballot_page(
         election=election,
         candidates=shuffled(ctx.secret, election.id, ctx.signed_in.user_id, candidates),
         count=len(candidates),
+        statements={c.id: markdown.render(c.statement) for c in candidates if c.statement},
+        description_html=markdown.render(election.description),
+        opens=window_time(election.opens_at, election.timezone),
+        closes=window_time(election.closes_at, election.timezone),
         membership=membership,
         state=_voting_state(election, now),
         values=values,

@@ -121,7 +121,7 @@ def local_input(moment: dt.datetime, zone: str) -> str:
     return moment.astimezone(_zone(zone)).strftime(LOCAL_TIME)
 
 
-def _window_time(moment: dt.datetime, zone: str) -> dict[str, str]:
+def window_time(moment: dt.datetime, zone: str) -> dict[str, str]:
     """A moment as the page shows it: in the election's zone and in UTC."""
     here = moment.astimezone(_zone(zone))
     utc = moment.astimezone(dt.UTC)
@@ -351,7 +351,7 @@ def election_list(ctx: PageDep) -> Response:
         return render(
             ctx, "voting/list.html", open_now=open_now, drafts=drafts, closed=closed,
             turnout=ballots.turnouts(session, [e.id for e in open_now]),
-            when=_window_time,
+            when=window_time,
         )  # fmt: skip
 
 
@@ -465,8 +465,8 @@ def _election_page(
             statements={c.id: markdown.render(c.statement) for c in cands},
             description_html=markdown.render(election.description),
             officials=[names.user(uid) for uid in officials], official=official,
-            opens=_window_time(election.opens_at, election.timezone),
-            closes=_window_time(election.closes_at, election.timezone),
+            opens=window_time(election.opens_at, election.timezone),
+            closes=window_time(election.closes_at, election.timezone),
             voting_open=elections.voting_is_open(election, utcnow()),
             turnout=ballots.turnout(session, election) if election.state != DRAFT else None,
             electorate_size=electorate_size,
@@ -517,7 +517,7 @@ def confirm_close(ctx: PageDep, election_id: Id) -> Response:
         return render(
             ctx, "voting/close.html", election=election,
             turnout=ballots.turnout(session, election) if election.state != DRAFT else None,
-            closes=_window_time(election.closes_at, election.timezone),
+            closes=window_time(election.closes_at, election.timezone),
         )  # fmt: skip
 
 
