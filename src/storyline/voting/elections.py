@@ -205,6 +205,26 @@ class ElectionChange(BaseModel):
     _tie_rule = field_validator("tie_rule")(_tie_rule)
 
 
+# The fields of the input that are the election's own columns as sent
+# (the kind is set once, at creation).
+COLUMNS = frozenset(
+    {
+        "title",
+        "description",
+        "method",
+        "seats",
+        "proportional",
+        "no_opinion",
+        "tie_rule",
+        "default_option",
+        "quorum",
+        "opens_at",
+        "closes_at",
+        "timezone",
+        "results_public",
+        "live_results",
+    }
+)
 # Fields that stay writable once voting has opened.
 WHILE_OPEN = frozenset({"title", "description", "closes_at", "timezone", "results_public"})
 # Fields a change may set to null (the others keep their value when null).
@@ -407,25 +427,7 @@ def create_election(session: Session, *, actor: Actor, data: ElectionIn) -> Elec
     user_id = require_superuser(actor)
     electorates.check(session, data.electorate)
     election = Election(
-        **data.model_dump(
-            include={
-                "kind",
-                "title",
-                "description",
-                "method",
-                "seats",
-                "proportional",
-                "no_opinion",
-                "tie_rule",
-                "default_option",
-                "quorum",
-                "opens_at",
-                "closes_at",
-                "timezone",
-                "results_public",
-                "live_results",
-            }
-        ),
+        **data.model_dump(include={"kind", *COLUMNS}),
         majorities=_stored_majorities(data.majorities),
         state=DRAFT,
         electorate=data.electorate.model_dump_json(exclude_none=True),
@@ -457,22 +459,7 @@ def update_election(
     for field in ("title", "timezone", "method", "seats", "no_opinion", "results_public"):
         if field in sent and getattr(data, field) is None:
             raise InvalidInput.field(field, "must not be null")
-    for field in sent & {
-        "title",
-        "description",
-        "method",
-        "seats",
-        "proportional",
-        "no_opinion",
-        "tie_rule",
-        "default_option",
-        "quorum",
-        "opens_at",
-        "closes_at",
-        "timezone",
-        "results_public",
-        "live_results",
-    }:
+    for field in sent & COLUMNS:
         value = getattr(data, field)
         if value is not None or field in NULLABLE:
             setattr(election, field, value)
