@@ -9,8 +9,12 @@ them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+
+from sqlalchemy.orm import Session
 
 from storyline import subsystems
 from storyline.accounts.oidc import OidcClient
@@ -66,3 +70,28 @@ def build(settings: Settings) -> Container:
         webhooks=WebhookSender(settings),
         jobs=periodic_jobs(),
     )
+
+
+@contextmanager
+def command_container() -> Iterator[Container]:
+    """The container a command works with: built from the environment, with
+    the schema upgraded first (a command run right after the code was
+    upgraded finds its tables), its connections closed at the end."""
+    from storyline.kernel import migrate
+
+    container = build(Settings.from_env())
+    try:
+        migrate.upgrade(container.db.engine)
+        yield container
+    finally:
+        container.db.dispose()
+
+
+@contextmanager
+def command_session(*, write: bool) -> Iterator[Session]:
+    """One unit of work for a command, a write or a read."""
+    with (
+        command_container() as container,
+        container.db.write() if write else container.db.read() as session,
+    ):
+        yield session

@@ -253,6 +253,12 @@ def admin_create_user(
     return user, secret
 
 
+def actor_by_email(session: Session, *, email: str) -> Actor:
+    """The actor a command acts as (`--as EMAIL`): that user, writing."""
+    user = get_user_by_email(session, email=email)
+    return Actor(user_id=user.id, is_superuser=user.is_superuser, can_write=True)
+
+
 def get_user_by_email(session: Session, *, email: str) -> User:
     user = session.scalars(
         select(User).where(func.lower(User.email) == email.strip().lower())

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from storyline.bootstrap import build
-from storyline.config import Settings
+from storyline.accounts import users
+from storyline.bootstrap import command_container, command_session
 from storyline.kernel.access import Actor
 from storyline.kernel.paging import PageRequest
 
@@ -52,29 +51,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(velocity, name="velocity")
 
 
-@contextmanager
-def _database(*, write: bool) -> Iterator[Session]:
-    from storyline.kernel import migrate
-
-    container = build(Settings.from_env())
-    try:
-        migrate.upgrade(container.db.engine)
-        with container.db.write() if write else container.db.read() as session:
-            yield session
-    finally:
-        container.db.dispose()
-
-
-def _as(session: Session, email: str) -> Actor:
-    from storyline.accounts import users
-
-    user = users.get_user_by_email(session, email=email)
-    return Actor(user_id=user.id, is_superuser=user.is_superuser, can_write=True)
-
-
 def _change(email: str, change: Callable[[Session, Actor], str]) -> None:
-    with _database(write=True) as session:
-        message = change(session, _as(session, email))
+    with command_session(write=True) as session:
+        message = change(session, users.actor_by_email(session, email=email))
     console.print(message)
 
 
@@ -84,7 +63,7 @@ def list_cycles() -> None:
     from storyline.releases import cycles
 
     table = Table("name", "title", "starts", "releases", "entries", "projects")
-    with _database(write=False) as session:
+    with command_session(write=False) as session:
         for cycle in cycles.list_cycles(session):
             table.add_row(
                 cycle.name,
@@ -193,7 +172,7 @@ def schedule(
     from storyline.releases import cycles
 
     day = today.date() if today else dt.datetime.now(dt.UTC).date()
-    with _database(write=False) as session:
+    with command_session(write=False) as session:
         found = cycles.get_cycle(session, cycle)
         weeks = cycles.weeks(found, cycles.schedule(session, found.id), day)
         rows: list[dict[str, Any]] = [
@@ -246,7 +225,7 @@ def list_exceptions(
     """List a cycle's freeze exception requests with their state."""
     from storyline.releases import cycles, exceptions
 
-    with _database(write=False) as session:
+    with command_session(write=False) as session:
         found = cycles.get_cycle(session, cycle)
         page = exceptions.list_exceptions(
             session,
@@ -283,7 +262,7 @@ def expire(
     from storyline.releases import exceptions
 
     day = None if today is None else today.date()
-    with _database(write=True) as session:
+    with command_session(write=True) as session:
         result = exceptions.expire(session, today=day)
     console.print(
         f"Deferred {len(result.deferred)} exception{'s' if len(result.deferred) != 1 else ''}"
@@ -295,16 +274,11 @@ def expire(
 def fetch() -> None:
     """Clone or fetch every project's remote repository now, without waiting
     for the worker's refresh interval."""
-    from storyline.kernel import migrate
     from storyline.kernel.schema import utcnow
     from storyline.releases.velocity import mirrors
 
-    container = build(Settings.from_env())
-    try:
-        migrate.upgrade(container.db.engine)
+    with command_container() as container:
         outcomes = mirrors.sync(container.db, container.settings, utcnow(), force=True)
-    finally:
-        container.db.dispose()
     for project_id, error in outcomes:
         console.print(f"project {project_id}: {error or 'fetched'}", markup=False)
     if any(error for _, error in outcomes):

@@ -26,9 +26,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from storyline.accounts import users
 from storyline.accounts.users import OPERATOR
-from storyline.bootstrap import build
-from storyline.config import Settings
+from storyline.bootstrap import command_session
 from storyline.errors import InvalidInput, StorylineError
 from storyline.kernel.access import Actor
 from storyline.kernel.paging import PageRequest
@@ -82,28 +82,13 @@ def _reporting() -> Iterator[None]:
 
 @contextmanager
 def _database(*, write: bool) -> Iterator[Session]:
-    from storyline.kernel import migrate
-
-    with _reporting():
-        container = build(Settings.from_env())
-        try:
-            migrate.upgrade(container.db.engine)
-            with container.db.write() if write else container.db.read() as session:
-                yield session
-        finally:
-            container.db.dispose()
-
-
-def _as(session: Session, email: str) -> Actor:
-    from storyline.accounts import users
-
-    user = users.get_user_by_email(session, email=email)
-    return Actor(user_id=user.id, is_superuser=user.is_superuser, can_write=True)
+    with _reporting(), command_session(write=write) as session:
+        yield session
 
 
 def _change(email: str, change: Callable[[Session, Actor], str]) -> None:
     with _database(write=True) as session:
-        message = change(session, _as(session, email))
+        message = change(session, users.actor_by_email(session, email=email))
     _console().print(message, markup=False)
 
 
@@ -299,7 +284,7 @@ def electorate(
     from storyline.voting import elections
 
     with _database(write=False) as session:
-        actor = _as(session, as_user)
+        actor = users.actor_by_email(session, email=as_user)
         election = elections.get_election(session, actor=actor, election_id=election_id)
         rows = elections.electorate_rows(session, actor=actor, election=election)
         frozen = election.state != "draft"
