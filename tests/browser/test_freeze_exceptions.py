@@ -18,7 +18,13 @@ from tests.browser.conftest import LiveServer, Person, new_page, sign_in
 
 pytestmark = pytest.mark.slow
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+def _today() -> dt.date:
+    # Read at each use, not at import: a run that crosses midnight (UTC)
+    # must not hold yesterday's date against the server's.
+    return dt.datetime.now(dt.UTC).date()
+
+
 DAY = dt.timedelta(days=1)
 
 
@@ -36,15 +42,15 @@ def _frozen_cycle(live: LiveServer, admin: Person, project_id: int, lead_id: int
                 session,
                 actor=actor,
                 data=cycles.CycleIn(
-                    name=f"ffe{TODAY:%Y%m%d}",
-                    starts_on=TODAY - 90 * DAY,
-                    releases_on=TODAY + 60 * DAY,
+                    name=f"ffe{_today():%Y%m%d}",
+                    starts_on=_today() - 90 * DAY,
+                    releases_on=_today() + 60 * DAY,
                 ),
             )
             for entry in (
-                {"kind": "milestone", "number": 1, "starts_on": TODAY - 30 * DAY},
-                {"kind": "feature_freeze", "starts_on": TODAY - DAY},
-                {"kind": "milestone", "number": 2, "starts_on": TODAY + 20 * DAY},
+                {"kind": "milestone", "number": 1, "starts_on": _today() - 30 * DAY},
+                {"kind": "feature_freeze", "starts_on": _today() - DAY},
+                {"kind": "milestone", "number": 2, "starts_on": _today() + 20 * DAY},
             ):
                 cycles.add_entry(
                     session, actor=actor, cycle=cycle, data=cycles.EntryIn.model_validate(entry)
@@ -105,7 +111,7 @@ def test_request_an_exception_and_the_lead_grants_it(chromium: Any, live: LiveSe
         assert page.locator("[data-fact=project-granted]").inner_text() == "0"
         page.locator("#decision-grant").check()
         page.locator("#decision-reason").fill("Small and tested.")
-        page.locator("#decision-deadline").fill((TODAY + 5 * DAY).isoformat())
+        page.locator("#decision-deadline").fill((_today() + 5 * DAY).isoformat())
         page.get_by_role("button", name="Record the decision").click()
         page.wait_for_url(re.compile(rf".*/exceptions/{exception_id}$"))
         assert page.locator("[data-state]").first.inner_text() == "Granted"

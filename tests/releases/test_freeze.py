@@ -28,7 +28,13 @@ from storyline.tracker.models import Task
 from tests.factories import Factory, TestUser
 from tests.web.signin import HTML, new_browser
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+def _today() -> dt.date:
+    # Read at each use, not at import: a run that crosses midnight (UTC)
+    # must not hold yesterday's date against the server's.
+    return dt.datetime.now(dt.UTC).date()
+
+
 DAY = dt.timedelta(days=1)
 
 
@@ -57,21 +63,21 @@ def _world(factory: Factory, container: Container, *, freeze_on: dt.date) -> Wor
     lead, manager, dev = factory.user(), factory.user(), factory.user()
     cycle_id = factory.cycle(
         admin,
-        starts_on=TODAY - 90 * DAY,
-        releases_on=TODAY + 60 * DAY,
+        starts_on=_today() - 90 * DAY,
+        releases_on=_today() + 60 * DAY,
         entries=(
-            {"kind": "milestone", "number": 1, "starts_on": TODAY - 30 * DAY},
+            {"kind": "milestone", "number": 1, "starts_on": _today() - 30 * DAY},
             {"kind": "feature_freeze", "starts_on": freeze_on},
             {"kind": "string_freeze", "starts_on": freeze_on},
-            {"kind": "milestone", "number": 2, "starts_on": TODAY + 20 * DAY},
+            {"kind": "milestone", "number": 2, "starts_on": _today() + 20 * DAY},
         ),
         managers=(manager.id,),
     )
     next_id = factory.cycle(
         admin,
-        starts_on=TODAY + 60 * DAY,
-        releases_on=TODAY + 240 * DAY,
-        entries=({"kind": "milestone", "number": 1, "starts_on": TODAY + 100 * DAY},),
+        starts_on=_today() + 60 * DAY,
+        releases_on=_today() + 240 * DAY,
+        entries=({"kind": "milestone", "number": 1, "starts_on": _today() + 100 * DAY},),
     )
     project = factory.project(admin)
     factory.series(admin, cycle_id=cycle_id, project_id=project["id"])
@@ -156,13 +162,13 @@ def _state(container: Container, exception_id: int) -> tuple[str, int | None]:
 def test_the_freeze_day_itself_refuses_targeting_and_merging_a_feature(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY)
+    w = _world(factory, container, freeze_on=_today())
     refused = _task(client, w, w.dev, w.feature["id"], milestone_id=w.m2)
     assert refused.status_code == 409
     error = refused.json()
     assert error["code"] == "feature_frozen"
     assert "POST /v1/freeze_exceptions" in error["message"]
-    assert error["details"]["freeze_starts"] == TODAY.isoformat()
+    assert error["details"]["freeze_starts"] == _today().isoformat()
     # A feature targeted before the freeze cannot merge during it either,
     # nor move to the cycle from elsewhere; an untargeted one is free.
     task = _task(client, w, w.dev, w.feature["id"]).json()
@@ -180,12 +186,12 @@ def test_the_freeze_day_itself_refuses_targeting_and_merging_a_feature(
 def test_the_day_before_the_freeze_and_bugs_are_not_held(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY + DAY)
+    w = _world(factory, container, freeze_on=_today() + DAY)
     task = _task(client, w, w.dev, w.feature["id"], milestone_id=w.m2)
     assert task.status_code == 200
     assert _put(client, w.dev, task.json()["id"], status="merged").status_code == 200
 
-    frozen = _world(factory, container, freeze_on=TODAY)
+    frozen = _world(factory, container, freeze_on=_today())
     bug = factory.story(frozen.dev, "Crash on boot")
     fix = _task(client, frozen, frozen.dev, bug["id"], milestone_id=frozen.m2)
     assert fix.status_code == 200
@@ -195,11 +201,11 @@ def test_the_day_before_the_freeze_and_bugs_are_not_held(
 def test_a_granted_exception_holds_through_its_deadline_day(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY - 5 * DAY)
+    w = _world(factory, container, freeze_on=_today() - 5 * DAY)
     task = _task(client, w, w.dev, w.feature["id"]).json()
     exception_id = _request(container, w)
     # Granted yesterday with today as its last day.
-    _decide(container, w, exception_id, decision="grant", deadline=TODAY, today=TODAY - DAY)
+    _decide(container, w, exception_id, decision="grant", deadline=_today(), today=_today() - DAY)
     assert _put(client, w.dev, task["id"], milestone_id=w.m2).status_code == 200
     assert _put(client, w.dev, task["id"], status="merged").status_code == 200
     # The story's only task for the project merged: the exception is done.
@@ -209,11 +215,13 @@ def test_a_granted_exception_holds_through_its_deadline_day(
 def test_after_its_deadline_an_exception_no_longer_holds_and_the_job_defers_it(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY - 10 * DAY)
+    w = _world(factory, container, freeze_on=_today() - 10 * DAY)
     task = _task(client, w, w.dev, w.feature["id"]).json()
     exception_id = _request(container, w)
-    deadline = TODAY - DAY
-    _decide(container, w, exception_id, decision="grant", deadline=deadline, today=TODAY - 3 * DAY)
+    deadline = _today() - DAY
+    _decide(
+        container, w, exception_id, decision="grant", deadline=deadline, today=_today() - 3 * DAY
+    )
     # Targeted while in force (the job and the check take their day as given).
     with container.db.write() as session:
         session.get(Task, task["id"]).milestone_id = w.m2  # type: ignore[union-attr]
@@ -224,7 +232,7 @@ def test_after_its_deadline_an_exception_no_longer_holds_and_the_job_defers_it(
     with container.db.write() as session:
         assert exceptions.expire(session, today=deadline).deferred == []
     with container.db.write() as session:
-        assert exceptions.expire(session, today=TODAY).deferred == [exception_id]
+        assert exceptions.expire(session, today=_today()).deferred == [exception_id]
     assert _state(container, exception_id) == (DEFERRED, w.next_id)
     with container.db.read() as session:
         moved = session.get(Task, task["id"])
@@ -240,7 +248,7 @@ def test_after_its_deadline_an_exception_no_longer_holds_and_the_job_defers_it(
 def test_a_denied_request_is_deferred_to_the_next_cycle(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY)
+    w = _world(factory, container, freeze_on=_today())
     _task(client, w, w.dev, w.feature["id"])
     exception_id = _request(container, w)
     _decide(container, w, exception_id, decision="deny", reason="Touches the scheduler core")
@@ -256,7 +264,7 @@ def test_a_denied_request_is_deferred_to_the_next_cycle(
             session,
             actor=_actor(w.lead),
             exception_id=exception_id,
-            data=DecisionIn(decision="grant", reason="Changed my mind", deadline=TODAY + DAY),
+            data=DecisionIn(decision="grant", reason="Changed my mind", deadline=_today() + DAY),
         )
     assert _request(container, w) != exception_id
 
@@ -264,7 +272,7 @@ def test_a_denied_request_is_deferred_to_the_next_cycle(
 def test_one_open_request_per_story_project_cycle_and_freeze(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY)
+    w = _world(factory, container, freeze_on=_today())
     _task(client, w, w.dev, w.feature["id"])
     first = _request(container, w)
     with pytest.raises(Conflict):
@@ -289,11 +297,11 @@ def test_one_open_request_per_story_project_cycle_and_freeze(
 def test_only_the_lead_decides_and_release_managers_advise(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY)
+    w = _world(factory, container, freeze_on=_today())
     _task(client, w, w.dev, w.feature["id"])
     exception_id = _request(container, w)
     outsider = factory.user()
-    grant = DecisionIn(decision="grant", reason="fine", deadline=TODAY + 7 * DAY)
+    grant = DecisionIn(decision="grant", reason="fine", deadline=_today() + 7 * DAY)
     for who in (w.manager, w.dev, outsider):
         with pytest.raises(PermissionDenied), container.db.write() as session:
             exceptions.decide(session, actor=_actor(who), exception_id=exception_id, data=grant)
@@ -314,12 +322,12 @@ def test_only_the_lead_decides_and_release_managers_advise(
             session,
             actor=_actor(w.lead),
             exception_id=exception_id,
-            data=DecisionIn(decision="grant", reason="ok", deadline=TODAY),
+            data=DecisionIn(decision="grant", reason="ok", deadline=_today()),
         )
-    _decide(container, w, exception_id, decision="grant", deadline=TODAY + 7 * DAY)
+    _decide(container, w, exception_id, decision="grant", deadline=_today() + 7 * DAY)
     with container.db.read() as session:
         view = exceptions.get_exception(
-            session, actor=_actor(w.dev), exception_id=exception_id, today=TODAY + 2 * DAY
+            session, actor=_actor(w.dev), exception_id=exception_id, today=_today() + 2 * DAY
         )
     assert view.exception.state == GRANTED
     assert view.context.days_into_freeze == 2
@@ -330,7 +338,7 @@ def test_only_the_lead_decides_and_release_managers_advise(
 def test_a_group_lead_leads_its_projects(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY)
+    w = _world(factory, container, freeze_on=_today())
     group_lead = factory.user()
     group = client.post(
         "/v1/project_groups", json={"name": "compute", "title": "Compute"}, headers=w.admin.headers
@@ -362,14 +370,14 @@ def test_a_group_lead_leads_its_projects(
 def test_exceptions_on_private_stories_are_hidden_with_their_counts(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY)
+    w = _world(factory, container, freeze_on=_today())
     secret = factory.story(w.dev, "Embargoed", is_bug=False, private=True, users=[w.lead.id])
     _task(client, w, w.dev, secret["id"])
     _task(client, w, w.dev, w.feature["id"])
     hidden = _request(container, w, story_id=secret["id"])
     shown = _request(container, w)
-    _decide(container, w, hidden, decision="grant", deadline=TODAY + DAY)
-    _decide(container, w, shown, decision="grant", deadline=TODAY + DAY)
+    _decide(container, w, hidden, decision="grant", deadline=_today() + DAY)
+    _decide(container, w, shown, decision="grant", deadline=_today() + DAY)
     outsider = factory.user()
     with container.db.read() as session:
         page = exceptions.list_exceptions(
@@ -400,7 +408,7 @@ def test_exceptions_on_private_stories_are_hidden_with_their_counts(
 def test_the_string_freeze_holds_flagged_stories_bugs_included(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY)
+    w = _world(factory, container, freeze_on=_today())
     bug = factory.story(w.dev, "Typo in a message")
     assert _task(client, w, w.dev, bug["id"], milestone_id=w.m2).status_code == 200
     flagged = client.put(f"/v1/stories/{bug['id']}/translatable", headers=w.dev.headers)
@@ -410,7 +418,7 @@ def test_the_string_freeze_holds_flagged_stories_bugs_included(
     assert refused.status_code == 409
     assert refused.json()["code"] == "string_frozen"
     exception_id = _request(container, w, story_id=bug["id"], freeze="string")
-    _decide(container, w, exception_id, decision="grant", deadline=TODAY + DAY)
+    _decide(container, w, exception_id, decision="grant", deadline=_today() + DAY)
     assert _task(client, w, w.dev, bug["id"], milestone_id=w.m2).status_code == 200
     assert (
         client.delete(f"/v1/stories/{bug['id']}/translatable", headers=w.dev.headers).status_code
@@ -419,11 +427,16 @@ def test_the_string_freeze_holds_flagged_stories_bugs_included(
 
 
 def _expired_grant(container: Container, factory: Factory, client: TestClient) -> World:
-    w = _world(factory, container, freeze_on=TODAY - 10 * DAY)
+    w = _world(factory, container, freeze_on=_today() - 10 * DAY)
     _task(client, w, w.dev, w.feature["id"])
     exception_id = _request(container, w)
     _decide(
-        container, w, exception_id, decision="grant", deadline=TODAY - DAY, today=TODAY - 3 * DAY
+        container,
+        w,
+        exception_id,
+        decision="grant",
+        deadline=_today() - DAY,
+        today=_today() - 3 * DAY,
     )
     return w
 
@@ -454,7 +467,7 @@ def test_the_command_line_lists_and_expires(
 
     assert "granted" in run("exceptions", "list", name)
     assert "Deferred 0 exceptions" in run(
-        "exceptions", "expire", "--today", (TODAY - DAY).isoformat()
+        "exceptions", "expire", "--today", (_today() - DAY).isoformat()
     )
     assert "Deferred 1 exception;" in run("exceptions", "expire")
     listed = run("exceptions", "list", name, "--state", "deferred")
@@ -465,7 +478,7 @@ def test_the_command_line_lists_and_expires(
 def test_the_pages_list_and_decide_through_the_gate(
     container: Container, factory: Factory, client: TestClient
 ) -> None:
-    w = _world(factory, container, freeze_on=TODAY)
+    w = _world(factory, container, freeze_on=_today())
     secret = factory.story(w.dev, "Embargoed", is_bug=False, private=True, users=[w.lead.id])
     _task(client, w, w.dev, secret["id"])
     _task(client, w, w.dev, w.feature["id"])
@@ -490,7 +503,7 @@ def test_the_pages_list_and_decide_through_the_gate(
     assert "deadline is required" in refused.text
     granted = lead.post(
         f"{page}/decision",
-        {"decision": "grant", "reason": "ok", "deadline": (TODAY + DAY).isoformat()},
+        {"decision": "grant", "reason": "ok", "deadline": (_today() + DAY).isoformat()},
         page=page,
     )
     assert granted.status_code == 303

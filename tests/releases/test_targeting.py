@@ -20,11 +20,21 @@ from storyline.releases.targeting import Scope
 from tests.factories import Factory, TestUser
 from tests.queries import count_queries
 
+
 # The cycle is under way: milestone 1 is behind, milestone 2 and the feature
 # freeze (which the tracker's writes check against the real date) ahead.
-TODAY = dt.datetime.now(dt.UTC).date()
-FIRST = TODAY - dt.timedelta(days=30)
-SECOND = TODAY + dt.timedelta(days=30)
+def _today() -> dt.date:
+    # Read at each use, not at import: a run that crosses midnight (UTC)
+    # must not hold yesterday's date against the server's.
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _first() -> dt.date:
+    return _today() - dt.timedelta(days=30)
+
+
+def _second() -> dt.date:
+    return _today() + dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -45,12 +55,12 @@ def _world(factory: Factory, container: Container) -> World:
     admin = factory.admin()
     cycle_id = factory.cycle(
         admin,
-        starts_on=TODAY - dt.timedelta(days=90),
-        releases_on=TODAY + dt.timedelta(days=200),
+        starts_on=_today() - dt.timedelta(days=90),
+        releases_on=_today() + dt.timedelta(days=200),
         entries=(
-            {"kind": "milestone", "number": 1, "starts_on": FIRST},
-            {"kind": "milestone", "number": 2, "starts_on": SECOND},
-            {"kind": "feature_freeze", "starts_on": TODAY + dt.timedelta(days=120)},
+            {"kind": "milestone", "number": 1, "starts_on": _first()},
+            {"kind": "milestone", "number": 2, "starts_on": _second()},
+            {"kind": "feature_freeze", "starts_on": _today() + dt.timedelta(days=120)},
         ),
     )
     nova = factory.project(admin)["id"]
@@ -91,7 +101,11 @@ def test_targeting_a_story_sets_its_tasks_milestone_through_the_tracker(
     assert response.status_code == 200, response.text
     found = response.json()
     (target,) = found["targets"]
-    assert (target["entry_id"], target["number"], target["date"]) == (w.first, 1, FIRST.isoformat())
+    assert (target["entry_id"], target["number"], target["date"]) == (
+        w.first,
+        1,
+        _first().isoformat(),
+    )
     assert [t["id"] for t in target["tasks"]] == [a["id"], b["id"]]
     assert [t["id"] for t in found["untargeted"]] == [other["id"]]
     # The tracker's own view: the task's milestone, and a timeline event per task.
@@ -245,7 +259,7 @@ def test_status_counts_states_by_type_and_slipping_from_the_day_after(
                 scope=Scope(project_id=w.nova), today=today,
             )  # fmt: skip
 
-        on_the_day = status(FIRST)
+        on_the_day = status(_first())
         counts = on_the_day.counts
         assert counts["targeted"] == {"feature": 2, "bug": 2, "total": 4}
         assert counts["done"] == {"feature": 1, "bug": 1, "total": 2}
@@ -256,7 +270,7 @@ def test_status_counts_states_by_type_and_slipping_from_the_day_after(
         assert states == {done: "done", started: "in_progress", waiting: "not_started",
                           closed: "done"}  # fmt: skip
 
-        day_after = status(FIRST + dt.timedelta(days=1))
+        day_after = status(_first() + dt.timedelta(days=1))
         assert day_after.counts["slipping"] == {"feature": 1, "bug": 1, "total": 2}
         assert [s.story_id for s in day_after.stories[:2]] == [waiting, started]
         assert all(s.slipping for s in day_after.stories[:2])
