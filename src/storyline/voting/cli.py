@@ -149,12 +149,9 @@ def list_elections(
             page=PageRequest(limit=limit, sort_field="id", sort_dir="desc"),
             state=state,
         )
+        counted = ballots.turnouts(session, [e.id for e in page.items])
         for e in page.items:
-            voted = (
-                ""
-                if e.electorate_size is None
-                else f"{ballots.turnout(session, e)} of {e.electorate_size}"
-            )
+            voted = "" if e.electorate_size is None else f"{counted[e.id]} of {e.electorate_size}"
             table.add_row(
                 str(e.id),
                 e.kind,

@@ -152,7 +152,7 @@ class ElectionIn(roles.HoldersIn):
     electorate: electorates.ElectorateIn
     opens_at: dt.datetime
     closes_at: dt.datetime
-    timezone: str = "UTC"
+    timezone: str = Field(default="UTC", max_length=64)
     results_public: bool = True
     live_results: bool = False
 
@@ -194,7 +194,7 @@ class ElectionChange(BaseModel):
     electorate: electorates.ElectorateIn | None = None
     opens_at: dt.datetime | None = None
     closes_at: dt.datetime | None = None
-    timezone: str | None = None
+    timezone: str | None = Field(default=None, max_length=64)
     results_public: bool | None = None
     live_results: bool | None = None
 
@@ -345,13 +345,20 @@ def list_elections(
 
 
 def candidates(session: Session, election_id: int) -> list[Candidate]:
-    return list(
-        session.scalars(
+    return candidates_of(session, [election_id])[election_id]
+
+
+def candidates_of(session: Session, election_ids: Sequence[int]) -> dict[int, list[Candidate]]:
+    """Election id -> its candidates in order, in one query (the lists)."""
+    found: dict[int, list[Candidate]] = {eid: [] for eid in election_ids}
+    if election_ids:
+        for candidate in session.scalars(
             select(Candidate)
-            .where(Candidate.election_id == election_id)
-            .order_by(Candidate.position)
-        )
-    )
+            .where(Candidate.election_id.in_(election_ids))
+            .order_by(Candidate.election_id, Candidate.position)
+        ):
+            found[candidate.election_id].append(candidate)
+    return found
 
 
 def positions(session: Session, election_id: int) -> dict[int, int]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from storyline.api.deps import ContextDep, PageDep, Timestamp, set_page_headers
@@ -28,7 +29,7 @@ from storyline.kernel.validation import Id
 from storyline.voting import ballots, elections, results
 from storyline.voting.ballots import BallotIn
 from storyline.voting.elections import ElectionChange, ElectionIn
-from storyline.voting.models import ELECTION_ROLES, Election
+from storyline.voting.models import DRAFT, ELECTION_ROLES, Election
 
 router = APIRouter(prefix="/elections", tags=["elections"])
 
@@ -76,43 +77,63 @@ class ElectionOut(BaseModel):
     results_available: bool
 
 
+def _outs(session: Session, ctx: Any, shown: Sequence[Election]) -> list[ElectionOut]:
+    """The elections as the caller sees them, in a few queries however many."""
+    ids = [e.id for e in shown]
+    held = elections.officials(session, ids)
+    counted = ballots.turnouts(session, [e.id for e in shown if e.state != DRAFT])
+    cands = elections.candidates_of(session, ids)
+    return [
+        ElectionOut(
+            id=election.id,
+            created_at=election.created_at,
+            updated_at=election.updated_at,
+            kind=election.kind,
+            title=election.title,
+            description=election.description,
+            method=election.method,
+            seats=election.seats,
+            proportional=election.proportional,
+            no_opinion=election.no_opinion,
+            tie_rule=election.tie_rule,
+            default_option=election.default_option,
+            quorum=election.quorum,
+            majorities=elections.majorities_of(election),
+            opens_at=election.opens_at,
+            closes_at=election.closes_at,
+            timezone=election.timezone,
+            results_public=election.results_public,
+            live_results=election.live_results,
+            state=election.state,
+            electorate_size=election.electorate_size,
+            ballots=counted.get(election.id),
+            closed_at=election.closed_at,
+            creator_id=election.creator_id,
+            officials=held[election.id],
+            candidates=[
+                CandidateOut(
+                    id=c.id,
+                    position=c.position,
+                    name=c.name,
+                    user_id=c.user_id,
+                    statement=c.statement,
+                )
+                for c in cands[election.id]
+            ],
+            # The definition may name people: officials (and administrators) only.
+            electorate=(
+                elections.electorate_of(election)
+                if ctx.actor.is_superuser or ctx.actor.user_id in held[election.id]
+                else None
+            ),
+            results_available=results_visible(session, actor=ctx.actor, election=election),
+        )
+        for election in shown
+    ]
+
+
 def _out(session: Session, ctx: Any, election: Election) -> ElectionOut:
-    official = elections.is_official(session, ctx.actor, election)
-    return ElectionOut(
-        id=election.id,
-        created_at=election.created_at,
-        updated_at=election.updated_at,
-        kind=election.kind,
-        title=election.title,
-        description=election.description,
-        method=election.method,
-        seats=election.seats,
-        proportional=election.proportional,
-        no_opinion=election.no_opinion,
-        tie_rule=election.tie_rule,
-        default_option=election.default_option,
-        quorum=election.quorum,
-        majorities=elections.majorities_of(election),
-        opens_at=election.opens_at,
-        closes_at=election.closes_at,
-        timezone=election.timezone,
-        results_public=election.results_public,
-        live_results=election.live_results,
-        state=election.state,
-        electorate_size=election.electorate_size,
-        ballots=ballots.turnout(session, election) if election.state != "draft" else None,
-        closed_at=election.closed_at,
-        creator_id=election.creator_id,
-        officials=elections.officials(session, [election.id])[election.id],
-        candidates=[
-            CandidateOut(
-                id=c.id, position=c.position, name=c.name, user_id=c.user_id, statement=c.statement
-            )
-            for c in elections.candidates(session, election.id)
-        ],
-        electorate=elections.electorate_of(election) if official else None,
-        results_available=results_visible(session, actor=ctx.actor, election=election),
-    )
+    return _outs(session, ctx, [election])[0]
 
 
 def _current(session: Session, ctx: Any, election_id: int) -> ElectionOut:
@@ -134,7 +155,7 @@ def list_elections(
         page = elections.list_elections(
             session, actor=ctx.actor, page=paging.request(ctx.settings), state=state, kind=kind
         )
-        out = [_out(session, ctx, e) for e in page.items]
+        out = _outs(session, ctx, page.items)
     set_page_headers(response, page)
     return out
 
@@ -269,7 +290,7 @@ def cast_ballot(ctx: ContextDep, election_id: Id, body: BallotIn, response: Resp
 
 class ReceiptCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    receipt: str
+    receipt: str = Field(max_length=100)
 
 
 @router.post("/{election_id}/receipts", response_model=Receipt)
@@ -278,9 +299,9 @@ def check_receipt(ctx: ContextDep, election_id: Id, body: ReceiptCheck) -> Any:
     receipt goes in the body, never in a URL that logs would keep)."""
     with ctx.db.read() as session:
         found = ballots.counted(
-            session, actor=ctx.actor, election_id=election_id, receipt=body.receipt[:100]
+            session, actor=ctx.actor, election_id=election_id, receipt=body.receipt
         )
-    return Receipt(receipt=body.receipt[:100], counted=found)
+    return Receipt(receipt=body.receipt, counted=found)
 
 
 @router.get("/{election_id}/results")
