@@ -12,12 +12,12 @@ import typer
 from storyline.cli.elections_analyze import analyze
 from storyline.elections import (
     BallotFileError,
-    DebianDetails,
     MethodName,
     Profile,
     Result,
     TieRule,
     count,
+    document_to_text,
     proportional_to_json,
     read_blt,
     read_civs,
@@ -111,40 +111,7 @@ def load(path: Path, fmt: FileFormat) -> LoadedFile:
 
 def render(result: Result, seats: int) -> str:
     """The human-readable form of a count: tiers, winners, boundary tie, matrix."""
-    outcome = result.winners(seats)
-    lines = [f"Method: {result.method}; {result.matrix.num_voters} ballots.", "", "Ranking:"]
-    place = 1
-    for tier in result.tiers():
-        mark = " (tied)" if len(tier) > 1 else ""
-        lines.append(f"  {place:>3}. {' = '.join(tier)}{mark}")
-        place += len(tier)
-    lines.append("")
-    lines.append(
-        f"Winners ({seats} seat{'s' if seats != 1 else ''}): "
-        + (", ".join(outcome.elected) or "none")
-    )
-    if outcome.tie is not None:
-        tied = [c for c in result.candidates if c in outcome.tie.candidates]
-        lines.append(
-            f"Tie at the seat boundary: {outcome.tie.seats} more seat(s) among "
-            + ", ".join(tied)
-            + " (not broken)."
-        )
-    if result.randomness_used:
-        lines.append(f"Random tie-breaking was used (seed {result.seed}).")
-    if isinstance(result.details, DebianDetails) and result.details.dropped:
-        lines.append("Dropped against the default option: " + ", ".join(result.details.dropped))
-    lines += ["", "Pairwise matrix (row over column):"]
-    names = result.candidates
-    width = max(len(str(int(result.matrix.d.max()))) if names else 1, 3)
-    lines.append(" " * 6 + " ".join(f"{j + 1:>{width}}" for j in range(len(names))))
-    for i, name in enumerate(names):
-        cells = " ".join(
-            f"{'-':>{width}}" if i == j else f"{int(result.matrix.d[i, j]):>{width}}"
-            for j in range(len(names))
-        )
-        lines.append(f"{i + 1:>4}. {cells}  {name}")
-    return "\n".join(lines)
+    return document_to_text(result_to_json(result, seats))
 
 
 def render_proportional(

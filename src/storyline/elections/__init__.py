@@ -17,7 +17,7 @@ from storyline.elections.analyses import (
     partisan_pairs,
     proportional_comparison,
 )
-from storyline.elections.export import proportional_to_json, result_to_json
+from storyline.elections.export import document_to_text, proportional_to_json, result_to_json
 from storyline.elections.formats import (
     BallotFileError,
     BltElection,
@@ -114,6 +114,7 @@ __all__ = [
     "condorcet_spread",
     "count",
     "debian",
+    "document_to_text",
     "format_percent",
     "individual_order",
     "mam",

@@ -13,7 +13,7 @@ from storyline.elections.methods.debian import DebianDetails
 from storyline.elections.methods.result import Result
 from storyline.elections.proportional import Criterion, ProportionalResult
 
-__all__ = ["PROPORTIONAL_LABELS", "proportional_to_json", "result_to_json"]
+__all__ = ["PROPORTIONAL_LABELS", "document_to_text", "proportional_to_json", "result_to_json"]
 
 #: The short names of CIVS's proportional criteria, as the command line spells them.
 PROPORTIONAL_LABELS: Final[dict[Criterion, str]] = {
@@ -67,3 +67,57 @@ def proportional_to_json(result: ProportionalResult) -> dict[str, Any]:
         "tie": None if len(winners) == 1 else winners,
         "search_failed": result.search_failed,
     }
+
+
+def document_to_text(document: dict[str, Any]) -> str:
+    """The human-readable form of a count's JSON (`result_to_json`, or the
+    results of an election held in the tracker): tiers, winners, the tie at
+    the seat boundary and how it was broken, the pairwise matrix."""
+    seats = int(document["seats"])
+    proportional = str(document["method"]).startswith("civs-proportional")
+    lines = [f"Method: {document['method']}; {document['ballots']} ballots."]
+    if document.get("live"):
+        lines.append("Live results: voting is still open.")
+    lines.append("")
+    if proportional:
+        lines.append(f"Winning set(s) of {seats}:")
+        lines += ["  " + ", ".join(committee) for committee in document["ranking"]]
+    else:
+        lines.append("Ranking:")
+        place = 1
+        for tier in document["ranking"]:
+            mark = " (tied)" if len(tier) > 1 else ""
+            lines.append(f"  {place:>3}. {' = '.join(tier)}{mark}")
+            place += len(tier)
+        lines.append("")
+        lines.append(
+            f"Winners ({seats} seat{'s' if seats != 1 else ''}): "
+            + (", ".join(document["winners"]) or "none")
+        )
+        tie = document.get("tie")
+        tie_break = document.get("tie_break")
+        if tie:
+            lines.append(
+                f"Tie at the seat boundary: {tie['seats']} more seat(s) among "
+                + ", ".join(tie["candidates"])
+                + ("." if tie_break else " (not broken).")
+            )
+        if tie_break:
+            lines.append(
+                f"Broken by lot (seed {tie_break['seed']}): " + ", ".join(tie_break["winners"])
+            )
+        if document.get("randomness_used"):
+            lines.append(f"Random tie-breaking was used (seed {document['seed']}).")
+        if document.get("dropped"):
+            lines.append("Dropped against the default option: " + ", ".join(document["dropped"]))
+    names = list(document["candidates"])
+    matrix = document["pairwise"]
+    width = max([3, *(len(str(cell)) for row in matrix for cell in row)])
+    lines += ["", "Pairwise matrix (row over column):"]
+    lines.append(" " * 6 + " ".join(f"{j + 1:>{width}}" for j in range(len(names))))
+    for i, name in enumerate(names):
+        cells = " ".join(
+            f"{'-':>{width}}" if i == j else f"{matrix[i][j]:>{width}}" for j in range(len(names))
+        )
+        lines.append(f"{i + 1:>4}. {cells}  {name}")
+    return "\n".join(lines)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from storyline.accounts import users
 from storyline.accounts.users import OPERATOR
 from storyline.bootstrap import command_session
+from storyline.elections import document_to_text
 from storyline.errors import InvalidInput, StorylineError
 from storyline.kernel.access import Actor
 from storyline.kernel.paging import PageRequest
@@ -215,58 +216,7 @@ def results(
     if as_json:
         typer.echo(json.dumps(document, indent=2))
     else:
-        typer.echo(render(document))
-
-
-def render(document: dict[str, Any]) -> str:
-    """The human-readable form of a results document, laid out as
-    `storyline elections count` prints a count."""
-    seats = int(document["seats"])
-    proportional = str(document["method"]).startswith("civs-proportional")
-    lines = [f"Method: {document['method']}; {document['ballots']} ballots."]
-    if document.get("live"):
-        lines.append("Live results: voting is still open.")
-    lines.append("")
-    if proportional:
-        lines.append(f"Winning set(s) of {seats}:")
-        lines += ["  " + ", ".join(committee) for committee in document["ranking"]]
-    else:
-        lines.append("Ranking:")
-        place = 1
-        for tier in document["ranking"]:
-            mark = " (tied)" if len(tier) > 1 else ""
-            lines.append(f"  {place:>3}. {' = '.join(tier)}{mark}")
-            place += len(tier)
-        lines.append("")
-        lines.append(
-            f"Winners ({seats} seat{'s' if seats != 1 else ''}): "
-            + (", ".join(document["winners"]) or "none")
-        )
-        tie = document.get("tie")
-        if tie:
-            lines.append(
-                f"Tie at the seat boundary: {tie['seats']} more seat(s) among "
-                + ", ".join(tie["candidates"])
-                + "."
-            )
-        tie_break = document.get("tie_break")
-        if tie_break:
-            lines.append(
-                f"Broken by lot (seed {tie_break['seed']}): " + ", ".join(tie_break["winners"])
-            )
-        if document.get("randomness_used"):
-            lines.append(f"Random tie-breaking was used (seed {document['seed']}).")
-    names = list(document["candidates"])
-    matrix = document["pairwise"]
-    width = max([3, *(len(str(cell)) for row in matrix for cell in row)])
-    lines += ["", "Pairwise matrix (row over column):"]
-    lines.append(" " * 6 + " ".join(f"{j + 1:>{width}}" for j in range(len(names))))
-    for i, name in enumerate(names):
-        cells = " ".join(
-            f"{'-':>{width}}" if i == j else f"{matrix[i][j]:>{width}}" for j in range(len(names))
-        )
-        lines.append(f"{i + 1:>4}. {cells}  {name}")
-    return "\n".join(lines)
+        typer.echo(document_to_text(document))
 
 
 def electorate(
