@@ -24,13 +24,12 @@ from starlette.types import ASGIApp
 
 from storyline import __version__, subsystems, web
 from storyline.api import system
-from storyline.api.deps import reject_unknown_params
+from storyline.api.deps import check_api_request
 from storyline.api.preconditions import ETags
 from storyline.bootstrap import Container
 from storyline.config import Settings
 from storyline.http import errors
 from storyline.http.headers import SecurityHeaders
-from storyline.http.input import check_input
 from storyline.http.limits import BodyLimit
 from storyline.http.proxies import TrustedProxies
 from storyline.http.routing import RouteIndex
@@ -93,7 +92,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(
             router,
             prefix="/v1",
-            dependencies=[Depends(reject_unknown_params), Depends(check_input)],
+            dependencies=[Depends(check_api_request)],
             responses=errors.ERROR_RESPONSES,
         )
     pages = subsystems.parts("pages")

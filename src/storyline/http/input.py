@@ -1,8 +1,9 @@
 """Input that no column can hold, refused at the edge for every route and page.
 
-`check_input` is a dependency of every /v1 route (`storyline.app`) and every
-page (`storyline.web.mount`), so that no handler has to remember it. Before
-the request reaches a query, it refuses with a 400 naming the field:
+`check_input` guards every /v1 route (through `api.deps.check_api_request`)
+and every page (`storyline.web.mount`), so that no handler has to remember
+it. Before the request reaches a query, it refuses with a 400 naming the
+field:
 
 - an integer path or query parameter outside an `integer` column's range
   (the database would fail with "integer out of range", or SQLite's driver

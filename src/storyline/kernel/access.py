@@ -29,9 +29,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from storyline.accounts.models import TeamMembership, User
@@ -130,18 +143,19 @@ def story_visibility(actor: Actor) -> ColumnElement[bool]:
     """A WHERE clause on `Story` that keeps the stories `actor` may see."""
     if actor.is_superuser:
         return true()
-    public = Story.private.is_(False)
     if actor.user_id is None:
-        return public
-    by_user = exists().where(
-        StoryAclUser.story_id == Story.id, StoryAclUser.user_id == actor.user_id
-    )
+        return Story.private.is_(False)
+    return _visible_to(actor.user_id)
+
+
+def _visible_to(user_id: int | BindParameter[int]) -> ColumnElement[bool]:
+    by_user = exists().where(StoryAclUser.story_id == Story.id, StoryAclUser.user_id == user_id)
     by_team = exists().where(
         StoryAclTeam.story_id == Story.id,
         StoryAclTeam.team_id == TeamMembership.team_id,
-        TeamMembership.user_id == actor.user_id,
+        TeamMembership.user_id == user_id,
     )
-    return or_(public, by_user, by_team)
+    return or_(Story.private.is_(False), by_user, by_team)
 
 
 def story_probe(actor: Actor, story_id: Any) -> ColumnElement[bool]:
@@ -189,13 +203,36 @@ def get_story(session: Session, *, actor: Actor, story_id: int, for_update: bool
     writes to one story serialize on it; SQLite's write transaction already
     holds the database lock.
     """
-    stmt = visible_stories(actor).where(Story.id == story_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    story = session.scalars(stmt).one_or_none()
+    stmt = _story_by_id(_viewer(actor), for_update=for_update)
+    params = {"story_id": story_id, "viewer_id": actor.user_id}
+    story = session.scalars(stmt, params).one_or_none()
     if story is None:
         raise NotFound.of("story", story_id)
     return story
+
+
+# The one-story read is the most frequent statement there is. Building it
+# (clauses, then SQLAlchemy's cache key) cost about as much as running it on
+# SQLite, so it is built once per kind of viewer, with the story and the
+# viewer as parameters.
+_Viewer = Literal["everything", "public", "user"]
+
+
+def _viewer(actor: Actor) -> _Viewer:
+    if actor.is_superuser:
+        return "everything"
+    return "public" if actor.user_id is None else "user"
+
+
+@cache
+def _story_by_id(viewer: _Viewer, *, for_update: bool) -> Select[Story]:
+    visible: ColumnElement[bool] = {
+        "everything": true(),
+        "public": Story.private.is_(False),
+        "user": _visible_to(bindparam("viewer_id", type_=Integer)),
+    }[viewer]
+    stmt = select(Story).where(Story.id == bindparam("story_id", type_=Integer), visible)
+    return stmt.with_for_update() if for_update else stmt
 
 
 def story_is_visible(session: Session, *, actor: Actor, story_id: int) -> bool:
