@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import NullPool
 
 from storyline.bootstrap import Container
+from storyline.config import Settings
 from storyline.errors import ServiceUnavailable
 from storyline.kernel import db as db_module
 from storyline.kernel.db import SqliteWriters
@@ -159,3 +160,18 @@ def test_postgresql_connections_are_pinged_only_after_idling(
         with container.db.read() as session:
             assert session.execute(text("SELECT 1")).scalar_one() == 1
     assert pings
+
+
+def test_postgresql_settings_in_the_url_reach_the_server(container: Container) -> None:
+    if container.db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's connection options")
+    url = container.db.engine.url.set(query={"options": "-c synchronous_commit=off"})
+    engine = db_module.make_engine(Settings(database_url=url.render_as_string(False)))
+    try:
+        with engine.connect() as connection:
+            show = connection.exec_driver_sql
+            # The URL's own setting, and Storyline's, which it does not replace.
+            assert show("SHOW synchronous_commit").scalar_one() == "off"
+            assert show("SHOW jit").scalar_one() == "off"
+    finally:
+        engine.dispose()

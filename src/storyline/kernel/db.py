@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from storyline.config import Settings
@@ -43,19 +43,19 @@ def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo=settings.echo_sql)
+    # The visibility gate's cost estimate pushes plain page queries over the
+    # JIT threshold; compiling them costs 30-50 ms and saves nothing on
+    # queries that touch a page of rows. Settings the URL gives in its own
+    # `options` (docs/operations.md) come after, and so win.
+    given = make_url(url).query.get("options", ())
+    options = " ".join(("-c jit=off", *((given,) if isinstance(given, str) else given)))
     engine = create_engine(
         url,
         echo=settings.echo_sql,
         pool_size=10,
         max_overflow=10,
-        connect_args={
-            # Fail fast when the server is gone instead of hanging the request.
-            "connect_timeout": 5,
-            # The visibility gate's cost estimate pushes plain page queries over
-            # the JIT threshold; compiling them costs 30-50 ms and saves nothing
-            # on queries that touch a page of rows.
-            "options": "-c jit=off",
-        },
+        # Fail fast when the server is gone instead of hanging the request.
+        connect_args={"connect_timeout": 5, "options": options},
     )
     _ping_when_idle(engine)
     return engine
