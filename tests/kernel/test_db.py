@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,3 +176,37 @@ def test_postgresql_settings_in_the_url_reach_the_server(container: Container) -
             assert show("SHOW jit").scalar_one() == "off"
     finally:
         engine.dispose()
+
+
+def test_sqlite_commits_leave_checkpoints_to_a_thread(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if container.db.dialect != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    monkeypatch.setattr(db_module, "CHECKPOINT_DELAY", 0.01)
+    done = threading.Event()
+    threads: list[str] = []
+    original = db_module.SqliteCheckpointer.checkpoint
+
+    def watched(self: db_module.SqliteCheckpointer) -> None:
+        original(self)
+        threads.append(threading.current_thread().name)
+        done.set()
+
+    monkeypatch.setattr(db_module.SqliteCheckpointer, "checkpoint", watched)
+    with container.db.write() as session:
+        # A commit checkpoints by itself only past the fallback's bound.
+        pages = session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one()
+        assert pages == db_module.CHECKPOINT_FALLBACK_PAGES
+        session.execute(text("CREATE TABLE scratch (n INTEGER)"))
+    assert done.wait(5), "no checkpoint after a commit"
+    assert threads[0] == "sqlite-checkpoint"
+
+
+def test_the_checkpointer_never_creates_a_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = tmp_path / "removed.db"
+    db_module.SqliteCheckpointer(str(gone)).checkpoint()
+    assert not gone.exists()
+    assert "checkpoint" in caplog.text

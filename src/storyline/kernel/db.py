@@ -9,10 +9,12 @@ so that no caller mistakes an outage for bad input.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,12 +29,20 @@ from storyline.kernel.checks import WRITE_CHECKS, WriteChecks
 
 T = TypeVar("T")
 
+_log = logging.getLogger(__name__)
+
 # How many times a write is retried after a deadlock or serialization failure.
 WRITE_ATTEMPTS = 3
 # How long a SQLite writer waits for its turn before the request is answered
 # 503, as SQLite's own busy timeout (below) would.
 SQLITE_WRITER_WAIT = 30.0
 
+
+# How long the checkpointer waits after a commit before it checkpoints, and
+# the log size (in 4 KiB pages) past which a commit checkpoints itself; see
+# `SqliteCheckpointer`.
+CHECKPOINT_DELAY = 0.2
+CHECKPOINT_FALLBACK_PAGES = 4_000
 
 # A pooled PostgreSQL connection idle for longer than this is checked before
 # use; see `_ping_when_idle`.
@@ -106,6 +116,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_FALLBACK_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -118,7 +129,71 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         write = connection.get_execution_options().get("storyline_write")
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
+    if path and path != ":memory:" and not path.startswith("file:"):
+        checkpointer = SqliteCheckpointer(path)
+        event.listen(engine, "commit", lambda _connection: checkpointer.wanted())
     return engine
+
+
+class SqliteCheckpointer:
+    """Copies SQLite's write-ahead log into the database file off the
+    request path.
+
+    By default SQLite checkpoints in the connection that commits, once the
+    log passes 1,000 pages: that write's request then waits for the copy and
+    its fsync, and under the one-writer rule every queued writer waits with
+    it (tier S, 600 story creations in a row: the slowest 1% took 16 to 19 ms
+    against 9 without, the slowest one 331 ms). Here a commit only wakes a
+    daemon thread of the process, which a moment later (so that a burst of
+    writes costs one checkpoint) runs a PASSIVE checkpoint: it waits for no
+    reader or writer, and two processes' checkpoints simply take turns.
+    Commits still checkpoint themselves past `CHECKPOINT_FALLBACK_PAGES`, a
+    bound on the log should this thread fall behind a bulk load; SQLite also
+    checkpoints when the last connection to the file closes.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._wanted = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: tuple[int, threading.Thread] | None = None  # (pid, thread)
+
+    def wanted(self) -> None:
+        self._wanted.set()
+        running = self._thread
+        if running is None or running[0] != os.getpid() or not running[1].is_alive():
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            running = self._thread
+            if running is not None and running[0] == os.getpid() and running[1].is_alive():
+                return
+            thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+            self._thread = (os.getpid(), thread)
+            thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            time.sleep(CHECKPOINT_DELAY)
+            self._wanted.clear()
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        # A connection of its own, closed at once, so that the thread holds
+        # no file open between checkpoints; `mode=rw` never creates a file
+        # (a database removed since, by a restore or a test, stays removed).
+        uri = f"file:{urllib.parse.quote(os.path.abspath(self._path))}?mode=rw"
+        try:
+            connection = sqlite3.connect(uri, uri=True, timeout=1)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            finally:
+                connection.close()
+        except sqlite3.Error as error:
+            # The next commit asks again; until then the fallback bounds the log.
+            _log.warning("SQLite checkpoint of %s failed: %s", self._path, error)
 
 
 def is_unavailable(error: BaseException) -> bool:
