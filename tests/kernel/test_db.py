@@ -184,29 +184,34 @@ def test_sqlite_commits_leave_checkpoints_to_a_thread(
     if container.db.dialect != "sqlite":
         pytest.skip("SQLite's write-ahead log")
     monkeypatch.setattr(db_module, "CHECKPOINT_DELAY", 0.01)
+    path = container.db.engine.url.database
     done = threading.Event()
     threads: list[str] = []
-    original = db_module.SqliteCheckpointer.checkpoint
+    original = db_module.checkpoint
 
-    def watched(self: db_module.SqliteCheckpointer) -> None:
-        original(self)
-        threads.append(threading.current_thread().name)
-        done.set()
+    def watched(checkpointed: str) -> None:
+        original(checkpointed)
+        if checkpointed == path:
+            threads.append(threading.current_thread().name)
+            done.set()
 
-    monkeypatch.setattr(db_module.SqliteCheckpointer, "checkpoint", watched)
+    monkeypatch.setattr(db_module, "checkpoint", watched)
     with container.db.write() as session:
         # A commit checkpoints by itself only past the fallback's bound.
         pages = session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one()
         assert pages == db_module.CHECKPOINT_FALLBACK_PAGES
         session.execute(text("CREATE TABLE scratch (n INTEGER)"))
     assert done.wait(5), "no checkpoint after a commit"
-    assert threads[0] == "sqlite-checkpoint"
+    assert threads == ["sqlite-checkpoint"]
+    # One thread per process, whatever the databases.
+    names = [thread.name for thread in threading.enumerate()]
+    assert names.count("sqlite-checkpoint") == 1
 
 
 def test_the_checkpointer_never_creates_a_database(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     gone = tmp_path / "removed.db"
-    db_module.SqliteCheckpointer(str(gone)).checkpoint()
+    db_module.checkpoint(str(gone))
     assert not gone.exists()
     assert "checkpoint" in caplog.text

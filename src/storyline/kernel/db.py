@@ -130,70 +130,73 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
     if path and path != ":memory:" and not path.startswith("file:"):
-        checkpointer = SqliteCheckpointer(path)
-        event.listen(engine, "commit", lambda _connection: checkpointer.wanted())
+        event.listen(engine, "commit", lambda _connection: CHECKPOINTS.wanted(path))
     return engine
 
 
 class SqliteCheckpointer:
-    """Copies SQLite's write-ahead log into the database file off the
-    request path.
+    """Copies SQLite's write-ahead logs into their database files off the
+    request path: one daemon thread per process, for every file it writes.
 
     By default SQLite checkpoints in the connection that commits, once the
     log passes 1,000 pages: that write's request then waits for the copy and
     its fsync, and under the one-writer rule every queued writer waits with
     it (tier S, 600 story creations in a row: the slowest 1% took 16 to 19 ms
-    against 9 without, the slowest one 331 ms). Here a commit only wakes a
-    daemon thread of the process, which a moment later (so that a burst of
-    writes costs one checkpoint) runs a PASSIVE checkpoint: it waits for no
-    reader or writer, and two processes' checkpoints simply take turns.
-    Commits still checkpoint themselves past `CHECKPOINT_FALLBACK_PAGES`, a
-    bound on the log should this thread fall behind a bulk load; SQLite also
-    checkpoints when the last connection to the file closes.
+    against 9 without, the slowest one 331 ms). Here a commit only names its
+    file to the thread, which a moment later (so that a burst of writes costs
+    one checkpoint) runs a PASSIVE checkpoint: it waits for no reader or
+    writer, and two processes' checkpoints simply take turns. Commits still
+    checkpoint themselves past `CHECKPOINT_FALLBACK_PAGES`, a bound on the
+    log should the thread fall behind a bulk load; SQLite also checkpoints
+    when the last connection to a file closes.
     """
 
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._wanted = threading.Event()
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
+        self._pending: set[str] = set()
+        self._changed = threading.Condition()
         self._thread: tuple[int, threading.Thread] | None = None  # (pid, thread)
 
-    def wanted(self) -> None:
-        self._wanted.set()
-        running = self._thread
-        if running is None or running[0] != os.getpid() or not running[1].is_alive():
-            self._start()
-
-    def _start(self) -> None:
-        with self._lock:
+    def wanted(self, path: str) -> None:
+        with self._changed:
+            self._pending.add(path)
+            self._changed.notify()
             running = self._thread
-            if running is not None and running[0] == os.getpid() and running[1].is_alive():
-                return
-            thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-            self._thread = (os.getpid(), thread)
-            thread.start()
+            # A forked child inherits the record of a thread it does not have.
+            if running is None or running[0] != os.getpid() or not running[1].is_alive():
+                thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+                self._thread = (os.getpid(), thread)
+                thread.start()
 
     def _run(self) -> None:
         while True:
-            self._wanted.wait()
+            with self._changed:
+                while not self._pending:
+                    self._changed.wait()
             time.sleep(CHECKPOINT_DELAY)
-            self._wanted.clear()
-            self.checkpoint()
+            with self._changed:
+                paths, self._pending = self._pending, set()
+            for path in sorted(paths):
+                checkpoint(path)
 
-    def checkpoint(self) -> None:
-        # A connection of its own, closed at once, so that the thread holds
-        # no file open between checkpoints; `mode=rw` never creates a file
-        # (a database removed since, by a restore or a test, stays removed).
-        uri = f"file:{urllib.parse.quote(os.path.abspath(self._path))}?mode=rw"
+
+def checkpoint(path: str) -> None:
+    """A PASSIVE checkpoint of the SQLite file at `path`, if it still exists."""
+    # A connection of its own, closed at once, so that the thread holds no
+    # file open between checkpoints; `mode=rw` never creates a file (a
+    # database removed since, by a restore or a test, stays removed).
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=1)
         try:
-            connection = sqlite3.connect(uri, uri=True, timeout=1)
-            try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            finally:
-                connection.close()
-        except sqlite3.Error as error:
-            # The next commit asks again; until then the fallback bounds the log.
-            _log.warning("SQLite checkpoint of %s failed: %s", self._path, error)
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        # The next commit asks again; until then the fallback bounds the log.
+        _log.warning("SQLite checkpoint of %s failed: %s", path, error)
+
+
+CHECKPOINTS: Final = SqliteCheckpointer()
 
 
 def is_unavailable(error: BaseException) -> bool:
