@@ -4,6 +4,7 @@ tasks, the same rows for the same seed, and searchable right away."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from storyline import demo
 from storyline.bootstrap import Container
 from storyline.cli.main import app
+from storyline.demo import database as demo_database
 from storyline.errors import Conflict
 from storyline.kernel.models import Event
 from storyline.kernel.schema import Base
@@ -143,3 +145,30 @@ def test_cli_load_refuses_a_database_with_data(container: Container) -> None:
     assert isinstance(again.exception, Conflict)
     unknown = CliRunner().invoke(app, ["demo", "load", "--tier", "XXL"], env=env)
     assert unknown.exit_code != 0
+
+
+def test_a_bulk_load_waits_while_another_connection_holds_the_file() -> None:
+    """Leaving WAL for a load needs the file to itself, and SQLite refuses
+    at once while another connection is in it: the checkpoint thread's is,
+    for a moment after each write. The switch is tried again meanwhile; any
+    other error is not."""
+    statements: list[str] = []
+
+    class Busy:
+        refusals = 2
+
+        def execute(self, statement: str) -> None:
+            statements.append(statement)
+            if self.refusals:
+                self.refusals -= 1
+                raise sqlite3.OperationalError("database is locked")
+
+    demo_database._journal_mode(Busy(), "DELETE")
+    assert statements == ["PRAGMA journal_mode=DELETE"] * 3
+
+    class Broken:
+        def execute(self, statement: str) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk"):
+        demo_database._journal_mode(Broken(), "DELETE")

@@ -4,6 +4,8 @@ aside while the rows go in, sequences and statistics brought up to date after.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -80,6 +82,26 @@ class SecondaryIndexes:
             self.cursor.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
 
 
+# How long a bulk load waits for the database to itself (below).
+JOURNAL_SWITCH_WAIT = 10.0
+
+
+def _journal_mode(cursor: Any, mode: str) -> None:
+    """Switch SQLite's journal mode, which needs the database to itself and
+    fails at once ("database is locked", no busy handler) while any other
+    connection is in it: the checkpoint thread's (`kernel.db.checkpoint`)
+    is, for a moment after each write."""
+    deadline = time.monotonic() + JOURNAL_SWITCH_WAIT
+    while True:
+        try:
+            cursor.execute(f"PRAGMA journal_mode={mode}")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
 @contextmanager
 def raw_transaction(engine: Engine) -> Iterator[tuple[Any, Any]]:
     """The driver's connection and a cursor in one transaction, tuned for a
@@ -94,7 +116,7 @@ def raw_transaction(engine: Engine) -> Iterator[tuple[Any, Any]]:
             # row would double the load time. The rollback journal (instead of
             # WAL) writes each page once for a transaction this size.
             cursor.execute("PRAGMA foreign_keys=OFF")
-            cursor.execute("PRAGMA journal_mode=DELETE")
+            _journal_mode(cursor, "DELETE")
             cursor.execute("PRAGMA synchronous=OFF")
             cursor.execute("PRAGMA cache_size=-1000000")
             cursor.execute("BEGIN IMMEDIATE")
@@ -105,7 +127,7 @@ def raw_transaction(engine: Engine) -> Iterator[tuple[Any, Any]]:
                 cursor.execute("ROLLBACK")
                 raise
             finally:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _journal_mode(cursor, "WAL")
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.close()
         else:
