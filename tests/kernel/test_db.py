@@ -214,4 +214,5 @@ def test_the_checkpointer_never_creates_a_database(
     gone = tmp_path / "removed.db"
     db_module.checkpoint(str(gone))
     assert not gone.exists()
-    assert "checkpoint" in caplog.text
+    # A database removed after its last write is no failure worth a warning.
+    assert caplog.records == []

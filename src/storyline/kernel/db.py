@@ -184,6 +184,8 @@ def checkpoint(path: str) -> None:
     # A connection of its own, closed at once, so that the thread holds no
     # file open between checkpoints; `mode=rw` never creates a file (a
     # database removed since, by a restore or a test, stays removed).
+    if not os.path.exists(path):
+        return  # removed since its last write: nothing left to copy
     uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw"
     try:
         connection = sqlite3.connect(uri, uri=True, timeout=1)
