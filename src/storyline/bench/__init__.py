@@ -1,11 +1,11 @@
 """`storyline bench`: the API against a loaded tier, through a real server.
 
 The benchmark starts `storyline serve` (uvicorn) on 127.0.0.1 as a separate
-process against a database loaded with a demo tier, and drives it with httpx
-over keep-alive connections, the way a client would. Next to each request's
-latency it reports the time of the SQL behind it, run directly through
-SQLAlchemy against the same database, so that the overhead of the HTTP, ORM
-and serialization layers is visible as a ratio.
+process against a database loaded with a demo tier, and drives it over
+keep-alive connections (`wire`, a lean HTTP/1.1 client), the way a client
+would. Next to each request's latency it reports the time of the SQL behind
+it, run directly through SQLAlchemy against the same database, so that the
+overhead of the HTTP, ORM and serialization layers is visible as a ratio.
 
 Every loop is bounded by a request count and by a deadline, the server is
 stopped by its PID whatever happens, and a request type that fails is

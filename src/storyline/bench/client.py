@@ -10,11 +10,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import httpx
-
 from storyline.bench.cases import Case, Request
 from storyline.bench.fixture import Fixture
 from storyline.bench.results import BenchOptions, CaseResult
+from storyline.bench.wire import Connection, Reply, WireError
 
 REQUEST_TIMEOUT = 30.0
 
@@ -25,14 +24,14 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
-def send(client: httpx.Client, request: Request, token: str) -> httpx.Response:
+def send(client: Connection, request: Request, token: str) -> Reply:
     headers = {"Authorization": f"Bearer {token}"} if request.auth else None
     return client.request(
         request.method, request.path, params=request.params, json=request.json, headers=headers
     )
 
 
-def describe(response: httpx.Response | None, error: Exception | None) -> str:
+def describe(response: Reply | None, error: Exception | None) -> str:
     if error is not None:
         return f"{type(error).__name__}: {error}"[:200]
     assert response is not None
@@ -69,13 +68,13 @@ class Runner:
             shared_tasks=fixture.shared_tasks,
         )
 
-    def client(self) -> httpx.Client:
+    def client(self) -> Connection:
         # One client per thread: a keep-alive connection, as a script would use.
         # It carries the web session's cookie for the pages (the API ignores
         # cookies) and keeps the cookies pages set, as a browser does.
-        client = httpx.Client(base_url=self.base, timeout=REQUEST_TIMEOUT)
+        client = Connection(self.base, timeout=REQUEST_TIMEOUT)
         if self.session_cookie is not None:
-            client.cookies.set("storyline_session", self.session_cookie)
+            client.cookies["storyline_session"] = self.session_cookie
         return client
 
     def measure(self, case: Case, result: CaseResult, advance: Callable[[], None]) -> None:
@@ -90,11 +89,11 @@ class Runner:
                     break
                 request = case.build(i)
                 started = time.perf_counter()
-                response: httpx.Response | None = None
+                response: Reply | None = None
                 failure: Exception | None = None
                 try:
                     response = send(client, request, self.token)
-                except httpx.HTTPError as exc:
+                except WireError as exc:
                     failure = exc
                 elapsed = (time.perf_counter() - started) * 1000
                 ok = response is not None and response.status_code == request.expect
@@ -150,7 +149,7 @@ class Runner:
                     try:
                         response = send(client, request, self.token)
                         ok = response.status_code == request.expect
-                    except httpx.HTTPError:
+                    except WireError:
                         ok = False
                     if ok:
                         counts[index] += 1
@@ -196,7 +195,7 @@ class Runner:
                     failure = None
                     try:
                         response = send(client, request, self.token)
-                    except httpx.HTTPError as exc:
+                    except WireError as exc:
                         failure = exc
                     if response is not None and response.status_code == 200:
                         done[index] += 1

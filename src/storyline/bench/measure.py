@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
@@ -18,6 +17,7 @@ from storyline.bench.fixture import Fixture, make_fixture
 from storyline.bench.results import STORYBOARD_MS, BenchOptions, BenchResult, CaseResult
 from storyline.bench.server import measured_server
 from storyline.bench.sql import SqlTimer
+from storyline.bench.wire import WireError
 from storyline.config import default_processes
 from storyline.errors import InvalidInput
 from storyline.tracker.models import Story, Task
@@ -124,7 +124,7 @@ def _created_task(runner: Runner, fixture: Fixture) -> int | None:
         if response.status_code == 200:
             task_id: int = response.json()["id"]
             return task_id
-    except (httpx.HTTPError, ValueError, KeyError):
+    except (*WireError, ValueError, KeyError):
         pass
     return None
 

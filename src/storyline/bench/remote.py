@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -37,6 +36,7 @@ from storyline.bench.seed import (
     story_marker,
     total,
 )
+from storyline.bench.wire import Connection, WireError
 
 # In the title of every story the benchmark's POSTs create, to find and
 # delete them afterwards.
@@ -109,10 +109,10 @@ class Targets:
     story_ids: list[int]
 
 
-def connector(options: RemoteOptions) -> Callable[[], httpx.Client]:
-    def connect() -> httpx.Client:
-        return httpx.Client(
-            base_url=options.api_root,
+def connector(options: RemoteOptions) -> Callable[[], Connection]:
+    def connect() -> Connection:
+        return Connection(
+            options.api_root,
             timeout=REQUEST_TIMEOUT,
             headers={"Authorization": f"Bearer {options.token}"},
         )
@@ -203,7 +203,7 @@ def concurrent(runner: Runner, case: Case, clients: int) -> Concurrent:
     return outcome
 
 
-def find_targets(client: httpx.Client, seed: int, report: SeedReport) -> Targets:
+def find_targets(client: Connection, seed: int, report: SeedReport) -> Targets:
     """The first (busiest) seeded project, and story ids spread over the data set."""
     marker = story_marker(seed)
     count = total(
@@ -282,7 +282,7 @@ def remote_cases(targets: Targets) -> list[Case]:
     ]
 
 
-def delete_benchmark_stories(connect: Callable[[], httpx.Client], client: httpx.Client) -> int:
+def delete_benchmark_stories(connect: Callable[[], Connection], client: Connection) -> int:
     """Deletes the stories the benchmark's POSTs created (superuser only);
     returns how many went."""
     deleted = 0
@@ -304,7 +304,7 @@ def delete_benchmark_stories(connect: Callable[[], httpx.Client], client: httpx.
     return deleted
 
 
-def _delete_stories(connect: Callable[[], httpx.Client], ids: list[int]) -> int:
+def _delete_stories(connect: Callable[[], Connection], ids: list[int]) -> int:
     pending = list(ids)
     lock = threading.Lock()
     gone = 0
@@ -319,7 +319,7 @@ def _delete_stories(connect: Callable[[], httpx.Client], ids: list[int]) -> int:
                     story_id = pending.pop()
                 try:
                     answer = client.delete(f"stories/{story_id}")
-                except httpx.HTTPError:
+                except WireError:
                     continue
                 if answer.status_code in (200, 204):
                     with lock:

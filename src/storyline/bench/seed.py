@@ -26,11 +26,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from storyline.bench.client import describe
+from storyline.bench.wire import Connection, Reply, WireError
 from storyline.demo.text import WORDS
 
 # Found by prefix search in a handful of stories (every 1,000th, from the 8th),
@@ -143,20 +143,20 @@ class SeedError(RuntimeError):
     """The server refused what seeding needs (a superuser token, the API)."""
 
 
-def total(response: httpx.Response) -> int:
+def total(response: Reply) -> int:
     value = response.headers.get("X-Total")
     if value is None:
-        raise SeedError(f"{response.request.url} answered without X-Total")
+        raise SeedError(f"{response.target} answered without X-Total")
     return int(value)
 
 
-def expect(response: httpx.Response, what: str) -> httpx.Response:
+def expect(response: Reply, what: str) -> Reply:
     if response.status_code != 200:
         raise SeedError(f"{what}: {describe(response, None)}")
     return response
 
 
-def seeded_story_count(client: httpx.Client, seed: int) -> int:
+def seeded_story_count(client: Connection, seed: int) -> int:
     response = client.get("stories", params={"title": story_marker(seed), "limit": 1})
     return total(expect(response, "counting the seeded stories"))
 
@@ -166,7 +166,7 @@ class Seeder:
 
     def __init__(
         self,
-        connect: Callable[[], httpx.Client],
+        connect: Callable[[], Connection],
         *,
         seed: int,
         stories: int,
@@ -202,7 +202,7 @@ class Seeder:
         report.complete = report.stories >= self.stories
         return report
 
-    def _projects(self, client: httpx.Client) -> tuple[dict[str, int], int]:
+    def _projects(self, client: Connection) -> tuple[dict[str, int], int]:
         """The seeded projects by name, created where missing (superuser only)."""
         prefix = f"bench-s{self.seed}-p"
         response = client.get("projects", params={"name": prefix, "limit": PAGE})
@@ -226,7 +226,7 @@ class Seeder:
             projects[name] = found[name]
         return projects, created
 
-    def _missing(self, client: httpx.Client, present: int) -> list[int]:
+    def _missing(self, client: Connection, present: int) -> list[int]:
         """The indices of the stories not yet on the server."""
         if present == 0:
             return list(range(self.stories))
@@ -272,16 +272,16 @@ class Seeder:
             console=console,
         )
 
-        def write(client: httpx.Client, path: str, body: dict[str, Any]) -> Any:
+        def write(client: Connection, path: str, body: dict[str, Any]) -> Any:
             """The answer's JSON, or None when the write failed for good."""
             for attempt in range(1 + RETRIES):
                 if attempt:
                     time.sleep(RETRY_PAUSE * attempt)
-                response: httpx.Response | None = None
+                response: Reply | None = None
                 failure: Exception | None = None
                 try:
                     response = client.post(path, json=body)
-                except httpx.HTTPError as exc:
+                except WireError as exc:
                     failure = exc
                 if response is not None and response.status_code == 200:
                     with lock:
