@@ -5,9 +5,10 @@ for the API and the pages alike, by `storyline.http.input`.)"""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import functools
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from fastapi.dependencies.models import Dependant
@@ -30,6 +31,9 @@ def _timestamp(value: dt.datetime) -> str:
     # StoryBoard's format: seconds precision, explicit UTC offset.
     return value.astimezone(dt.UTC).isoformat(timespec="seconds")
 
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 Timestamp = Annotated[dt.datetime, PlainSerializer(_timestamp, return_type=str)]
 
@@ -155,7 +159,21 @@ class PageParams:
         )
 
 
-def page_params(
+def nonblocking(build: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """`build` as a dependency that FastAPI awaits on the event loop. A plain
+    `def` dependency runs in FastAPI's thread pool, a thread hop on every
+    request for no I/O; dependencies that only read the request are `async
+    def` or wrapped in this (tests/api/test_dependencies.py holds every route
+    to it). `build` stays a plain function that other code calls."""
+
+    @functools.wraps(build)
+    async def dependency(*args: P.args, **kwargs: P.kwargs) -> T:
+        return build(*args, **kwargs)
+
+    return dependency
+
+
+async def page_params(
     limit: Annotated[int | None, Query(description="Page size (capped by the server).")] = None,
     marker: Annotated[
         int | None, Query(description="Continue after the item with this id.")

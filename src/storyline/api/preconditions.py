@@ -85,7 +85,7 @@ class IfMatch:
             )
 
 
-def if_match(
+async def if_match(
     header: Annotated[
         str | None,
         Header(

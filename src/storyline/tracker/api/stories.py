@@ -12,7 +12,14 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from storyline.accounts.models import Team, User
-from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import (
+    Context,
+    ContextDep,
+    PageDep,
+    Timestamp,
+    nonblocking,
+    set_page_headers,
+)
 from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel.validation import Id
 from storyline.tracker import stories as service
@@ -186,7 +193,7 @@ def story_filter(
     )
 
 
-StoryFilterDep = Annotated[StoryFilter, Depends(story_filter)]
+StoryFilterDep = Annotated[StoryFilter, Depends(nonblocking(story_filter))]
 
 
 @router.get("", response_model=list[StoryOut])

@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storyline.api.deps import Context, ContextDep, PageDep, Timestamp, set_page_headers
+from storyline.api.deps import (
+    Context,
+    ContextDep,
+    PageDep,
+    Timestamp,
+    nonblocking,
+    set_page_headers,
+)
 from storyline.api.preconditions import IfMatch, IfMatchDep
 from storyline.kernel.paging import Page
 from storyline.kernel.validation import Id, validate
@@ -95,7 +102,7 @@ def task_filter(
 
 # Under /stories/{story_id}/tasks the same dependency takes `story_id` from
 # the path, so one parameter list serves both routes.
-TaskFilterDep = Annotated[TaskFilter, Depends(task_filter)]
+TaskFilterDep = Annotated[TaskFilter, Depends(nonblocking(task_filter))]
 
 
 def _writable(body: dict[str, Any]) -> dict[str, Any]:
