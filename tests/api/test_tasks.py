@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from storyline.tracker.models import Branch, Milestone
 from tests.factories import Factory
+from tests.queries import count_queries
 
 if TYPE_CHECKING:
     from tests.factories import TestUser
@@ -307,3 +308,43 @@ def test_nested_routes(client: TestClient, factory: Factory) -> None:
     bad = client.post(url, json={"title": "x"}, headers=user.headers)
     assert bad.status_code == 400
     assert bad.json()["details"][0]["field"] == "project_id"
+
+
+def test_a_storys_task_list_counts_and_gates_like_the_full_list(
+    client: TestClient, factory: Factory
+) -> None:
+    admin, user, project, _story = _setup(factory)
+    outsider = factory.user()
+    story = factory.story(user, private=True, users=[user.id])
+    tasks = [factory.task(user, story_id=story["id"], project_id=project["id"]) for _ in range(4)]
+    for task, status in zip(tasks, ("merged", "review", "invalid"), strict=False):
+        answer = client.put(
+            f"/v1/tasks/{task['id']}", json={"status": status}, headers=user.headers
+        )
+        assert answer.status_code == 200, answer.text
+    url = f"/v1/stories/{story['id']}/tasks"
+
+    engine = factory.container.db.engine
+    with count_queries(engine) as statements:
+        listed = client.get(url, params={"limit": 3}, headers=user.headers)
+    assert listed.status_code == 200, listed.text
+    # The total comes with the story the access gate reads: one statement
+    # for the story (and the token), one for the tasks, no count.
+    assert listed.headers["X-Total"] == "4"
+    assert [t["id"] for t in listed.json()] == [t["id"] for t in tasks[:3]]
+    assert not any("count(" in statement.lower() for statement in statements)
+    # The full list agrees, filtered or not.
+    for params in ({}, {"status": ["merged", "todo"]}, {"title": "Task"}):
+        nested = client.get(url, params=params, headers=user.headers)
+        full = client.get(
+            "/v1/tasks", params={**params, "story_id": story["id"]}, headers=user.headers
+        )
+        assert nested.json() == full.json()
+        assert nested.headers["X-Total"] == full.headers["X-Total"]
+    assert (
+        client.get(url, params={"status": "merged"}, headers=user.headers).headers["X-Total"] == "1"
+    )
+    # A private story's tasks are a 404 to anyone off its ACL, as the story is.
+    assert client.get(url, headers=outsider.headers).status_code == 404
+    assert client.get(url).status_code == 404
+    assert client.get(url, headers=admin.headers).headers["X-Total"] == "4"

@@ -106,6 +106,17 @@ class Story(IdMixin, TimestampMixin, Base):
     merged_count: Mapped[int] = mapped_column(Integer, default=0)
     invalid_count: Mapped[int] = mapped_column(Integer, default=0)
 
+    @property
+    def task_counts(self) -> dict[str, int]:
+        """The story's tasks by status, as every task write leaves them."""
+        return {
+            "todo": self.todo_count or 0,
+            "inprogress": self.inprogress_count or 0,
+            "review": self.review_count or 0,
+            "merged": self.merged_count or 0,
+            "invalid": self.invalid_count or 0,
+        }
+
 
 class Task(IdMixin, TimestampMixin, Base):
     __tablename__ = "tasks"

@@ -362,14 +362,7 @@ class StoryView:
 
     @property
     def counts(self) -> dict[str, int]:
-        story = self.story
-        return {
-            "todo": story.todo_count or 0,
-            "inprogress": story.inprogress_count or 0,
-            "review": story.review_count or 0,
-            "merged": story.merged_count or 0,
-            "invalid": story.invalid_count or 0,
-        }
+        return self.story.task_counts
 
     @property
     def task_statuses(self) -> list[dict[str, Any]]:

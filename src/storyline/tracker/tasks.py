@@ -117,6 +117,10 @@ def task_query(actor: Actor, filters: TaskFilter) -> Select[Task]:
     stmt = select(Task)
     if not actor.is_superuser:
         stmt = stmt.join(Story, Story.id == Task.story_id).where(story_visibility(actor))
+    return _matching(stmt, filters)
+
+
+def _matching(stmt: Select[Task], filters: TaskFilter) -> Select[Task]:
     if filters.title:
         stmt = stmt.where(contains(Task.title, filters.title))
     if filters.link:
@@ -155,13 +159,25 @@ def list_tasks(
 def list_story_tasks(
     session: Session, *, actor: Actor, story_id: int, filters: TaskFilter, page: PageRequest
 ) -> Page[Task]:
-    """The nested list: an invisible story is a 404, not an empty list."""
-    get_story(session, actor=actor, story_id=story_id)
-    return list_tasks(
+    """The nested list: an invisible story is a 404, not an empty list.
+
+    The story passed the access gate, and a story's tasks are visible to
+    whoever sees the story, so its tasks are read without the visibility
+    join. Unfiltered, their number is the story's own task counts (kept by
+    `recount_story` in every task write) rather than a count query: the two
+    together halve the database time of the most common task read."""
+    story = get_story(session, actor=actor, story_id=story_id)
+    filters = TaskFilter(**{**filters.__dict__, "story_id": story_id})
+    total = None
+    if page.count and filters == TaskFilter(story_id=story_id):
+        total = sum(story.task_counts.values())
+    return paginate(
         session,
-        actor=actor,
-        filters=TaskFilter(**{**filters.__dict__, "story_id": story_id}),
+        _matching(select(Task), filters),
+        model=Task,
         page=page,
+        sortable=TASK_SORT,
+        total=total,
     )
 
 
