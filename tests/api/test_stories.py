@@ -345,3 +345,23 @@ def test_listing_costs_a_constant_number_of_queries(
             assert len(data) == expected, data
     finally:
         event.remove(engine, "before_cursor_execute", _count)
+
+
+def test_the_creation_answer_is_what_a_read_gives(client: TestClient, factory: Factory) -> None:
+    # POST answers with the story as written, not read back: it must agree
+    # with a read, tags (an existing one keeps its own spelling) and ACL too.
+    admin = factory.admin()
+    user, friend = factory.user(), factory.user()
+    factory.story(user, tags=["Beta"])
+    team = client.post("/v1/teams", json={"name": "reviewers"}, headers=admin.headers).json()
+    created = factory.story(
+        user,
+        tags=["zeta", "beta", "alpha"],
+        private=True,
+        users=[friend.id, user.id],
+        teams=[team["id"]],
+    )
+    assert created["tags"] == ["Beta", "alpha", "zeta"]
+    assert [u["id"] for u in created["users"]] == sorted([friend.id, user.id])
+    assert [t["id"] for t in created["teams"]] == [team["id"]]
+    assert client.get(f"/v1/stories/{created['id']}", headers=friend.headers).json() == created

@@ -524,7 +524,16 @@ def create_story(session: Session, *, actor: Actor, data: StoryIn) -> StoryView:
         story_id=story.id,
         info={"story_id": story.id, "story_title": story.title},
     )
-    return load_story_views(session, [story])[0]
+    # The view of what was just written, not read back: the tags are at
+    # hand, and a story without an ACL needs no query at all.
+    users = _by_ids(session, User, {story.id: user_ids})
+    teams = _by_ids(session, Team, {story.id: team_ids})
+    return StoryView(
+        story,
+        sorted(tag.name for tag in tags),
+        sorted(users.values(), key=_by_id),
+        sorted(teams.values(), key=_by_id),
+    )
 
 
 _DETAIL_FIELDS = ("title", "description", "is_bug", "story_type_id", "private")
