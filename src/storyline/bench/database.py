@@ -113,7 +113,8 @@ def _prepare_sqlite(
 
 
 def _sqlite_files(path: Path) -> list[Path]:
-    return [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-writers"))]
+    suffixes = ("-wal", "-shm", "-writers", "-writers-waiting")
+    return [path, *(path.with_name(path.name + suffix) for suffix in suffixes)]
 
 
 def pg_url(base: str, database: str) -> str:
