@@ -17,6 +17,7 @@ from sqlalchemy import (
     CompoundSelect,
     ScalarSelect,
     Select,
+    and_,
     bindparam,
     case,
     delete,
@@ -289,12 +290,13 @@ def estimate_total(
     """
     column = matches.selected_columns[0]
     gate = None
-    if not visible and not actor.is_superuser:
+    gated = not visible and not actor.is_superuser
+    if gated:
         # A probe on the stories table itself would not correlate.
         own = getattr(column, "table", None) is Story.__table__
         gate = story_visibility(actor) if own else story_probe(actor, column)
     top, total = session.execute(
-        select(highest_story_id(), while_small(_count_all(matches, gate)))
+        select(highest_story_id(), while_small(_count_all(matches, actor if gated else None)))
     ).one()
     if total is not None:
         return Total(total)
@@ -309,19 +311,28 @@ def estimate_total(
     return total_from_first(read=read, low=low, high=high, top=top or 0, descending=descending)
 
 
-def _count_all(matches: Select[Any], gate: ColumnElement[bool] | None) -> ColumnElement[int]:
-    """All of `matches` less the hidden ones (`gate` false): the first count
-    reads only the filters' own indexes, and the second starts from the few
-    private stories, so no match pays for a visibility probe."""
+def _count_all(matches: Select[Any], actor: Actor | None) -> ColumnElement[int]:
+    """All of `matches` less those `actor` may not see (None: sees them all).
+    The first count reads only the filters' own indexes, and the second
+    starts from the few private stories, so no match pays for a visibility
+    probe."""
     everything = select(func.count()).select_from(matches.subquery()).scalar_subquery()
-    if gate is None:
+    if actor is None:
         return everything
     column = matches.selected_columns[0]
-    # "IN (the private ones)" lets the planner start from them: SQLite's
-    # statistics cannot tell that private stories are rare.
-    private = select(Story.id).where(Story.private.is_(True))
-    hidden = matches.where(column.in_(private), not_(gate))
-    return everything - select(func.count()).select_from(hidden.subquery()).scalar_subquery()
+    hidden_story = and_(Story.private.is_(True), not_(story_visibility(actor)))
+    if getattr(column, "table", None) is Story.__table__:
+        # Filters on the stories themselves: the hidden ones among them.
+        hidden = select(func.count()).select_from(matches.where(hidden_story).subquery())
+    else:
+        # Filters through another table (tasks, tags, subscriptions): each
+        # hidden story probed for one match. Collecting the matches first
+        # read every one of them, the busiest project's 7,800 tasks at tier
+        # S on PostgreSQL (2.6 ms, against 0.3).
+        hidden = select(func.count()).where(
+            hidden_story, matches.where(column == Story.id).exists()
+        )
+    return everything - hidden.scalar_subquery()
 
 
 def total_from_first(
