@@ -11,11 +11,19 @@ import pytest
 from rich.console import Console
 
 from storyline.bench import running_server
-from storyline.bench.compare import STORYBOARD, CompareOptions, Comparison, Measured, markdown
+from storyline.bench.compare import (
+    STORYBOARD,
+    CompareOptions,
+    Comparison,
+    Measured,
+    autovacuum_stand_in,
+    markdown,
+)
 from storyline.bench.database import fresh_database
 from storyline.bench.fixture import superuser_token
 from storyline.bench.remote import POST_MARKER, RemoteOptions, run_remote
 from storyline.bench.seed import COMMON_WORD, RARE_WORD, draft, project_name, story_marker
+from storyline.bootstrap import Container
 from storyline.cli.bench import render_remote
 
 STORIES = 30
@@ -126,3 +134,27 @@ def test_seed_measure_and_reuse(tmp_path: Path) -> None:
     assert "| seeding (mixed writes, 4 threads) |" in report
     # The second run reused the data, so it has no seeding rate of its own.
     assert "| reused | - |" in report
+
+
+def test_the_autovacuum_stand_in_runs_only_where_autovacuum_does_not(
+    container: Container,
+) -> None:
+    url = container.settings.database_url
+    engine = container.db.engine
+    if engine.dialect.name == "sqlite":
+        assert autovacuum_stand_in(url) is None
+        return
+    with engine.connect() as connection:
+        autovacuum = connection.exec_driver_sql("SHOW autovacuum").scalar()
+    note = autovacuum_stand_in(url)
+    if autovacuum == "on":
+        assert note is None
+        return
+    assert note is not None
+    assert "VACUUM ANALYZE" in note
+    with engine.connect() as connection:
+        analyzed = connection.exec_driver_sql(
+            "SELECT last_analyze IS NOT NULL AND last_vacuum IS NOT NULL "
+            "FROM pg_stat_user_tables WHERE relname = 'stories'"
+        ).scalar()
+    assert analyzed is True

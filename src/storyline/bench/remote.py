@@ -120,7 +120,14 @@ def connector(options: RemoteOptions) -> Callable[[], Connection]:
     return connect
 
 
-def run_remote(options: RemoteOptions, console: Console) -> RemoteResult:
+def run_remote(
+    options: RemoteOptions,
+    console: Console,
+    *,
+    after_seeding: Callable[[], str | None] | None = None,
+) -> RemoteResult:
+    """Seed the target through its API (or reuse what it holds), then measure
+    it. `after_seeding` runs in between; what it answers goes to the notes."""
     connect = connector(options)
     load_before = os.getloadavg()[0]
     with connect() as client:
@@ -143,6 +150,10 @@ def run_remote(options: RemoteOptions, console: Console) -> RemoteResult:
             f"Seeding stopped at {report.stories:,} of {options.seed_stories:,} stories "
             f"(the {options.seed_seconds:.0f} s limit); a second run adds the rest."
         )
+    if after_seeding is not None:
+        note = after_seeding()
+        if note:
+            result.notes.append(note)
     with connect() as client:
         result.deleted += delete_benchmark_stories(connect, client)
         targets = find_targets(client, options.seed, report)
