@@ -32,9 +32,6 @@ def _timestamp(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
 Timestamp = Annotated[dt.datetime, PlainSerializer(_timestamp, return_type=str)]
 
 
@@ -157,6 +154,10 @@ class PageParams:
             max_limit=settings.page_size_maximum,
             **overrides,
         )
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def nonblocking(build: Callable[P, T]) -> Callable[P, Awaitable[T]]:

@@ -107,12 +107,13 @@ class Connection:
         target = self.target(path, params)
         reused = self._connection is not None
         try:
-            return self._exchange(method, target, body, sent)
-        except _STALE:
-            self.close()
-            if not reused:
-                raise
-            return self._exchange(method, target, body, sent)
+            try:
+                return self._exchange(method, target, body, sent)
+            except _STALE:
+                if not reused:
+                    raise
+                self.close()
+                return self._exchange(method, target, body, sent)
         except BaseException:
             # A half-read response leaves the connection unusable.
             self.close()

@@ -374,8 +374,7 @@ class SqliteWriters:
 
     def _flock(self, deadline: float) -> int:
         fd, waiting = self._descriptors()
-        if _held_by_others(waiting):
-            _let_waiting_go_first(waiting, deadline)
+        _let_waiting_go_first(waiting, deadline)
         if _try_lock(fd, fcntl.LOCK_EX):
             return fd
         fcntl.flock(waiting, fcntl.LOCK_SH)

@@ -293,8 +293,7 @@ def estimate_total(
     gated = not visible and not actor.is_superuser
     if gated:
         # A probe on the stories table itself would not correlate.
-        own = getattr(column, "table", None) is Story.__table__
-        gate = story_visibility(actor) if own else story_probe(actor, column)
+        gate = story_visibility(actor) if _on_stories(column) else story_probe(actor, column)
     top, total = session.execute(
         select(highest_story_id(), while_small(_count_all(matches, actor if gated else None)))
     ).one()
@@ -321,7 +320,7 @@ def _count_all(matches: Select[Any], actor: Actor | None) -> ColumnElement[int]:
         return everything
     column = matches.selected_columns[0]
     hidden_story = and_(Story.private.is_(True), not_(story_visibility(actor)))
-    if getattr(column, "table", None) is Story.__table__:
+    if _on_stories(column):
         # Filters on the stories themselves: the hidden ones among them.
         hidden = select(func.count()).select_from(matches.where(hidden_story).subquery())
     else:
@@ -333,6 +332,11 @@ def _count_all(matches: Select[Any], actor: Actor | None) -> ColumnElement[int]:
             hidden_story, matches.where(column == Story.id).exists()
         )
     return everything - hidden.scalar_subquery()
+
+
+def _on_stories(column: Any) -> bool:
+    """Whether a column of story ids is the stories table's own."""
+    return getattr(column, "table", None) is Story.__table__
 
 
 def total_from_first(
