@@ -7,6 +7,7 @@ session everywhere it was copied, and "sign out everywhere" deletes them all.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -22,6 +23,7 @@ from storyline.accounts.audit import Client
 from storyline.accounts.models import User, WebSession
 from storyline.config import Settings
 from storyline.kernel.access import Actor
+from storyline.kernel.db import Database
 from storyline.kernel.schema import utcnow
 
 # Writing last_seen_at on every page view would turn reads into writes.
@@ -63,11 +65,15 @@ class SignedIn:
     email: str | None
     is_superuser: bool
     method: str
-    needs_touch: bool
+    expires_at: dt.datetime
+    last_seen_at: dt.datetime
 
     @property
     def actor(self) -> Actor:
         return Actor(user_id=self.user_id, is_superuser=self.is_superuser, can_write=True)
+
+    def needs_touch(self, now: dt.datetime) -> bool:
+        return now - self.last_seen_at >= SEEN_RESOLUTION
 
 
 def open_session(
@@ -110,8 +116,7 @@ def resolve(session: Session, *, secret: str | None) -> SignedIn | None:
     if row is None:
         return None
     web_session, user = row
-    now = utcnow()
-    if web_session.expires_at <= now or not user.is_active or not user.enable_login:
+    if web_session.expires_at <= utcnow() or not user.is_active or not user.enable_login:
         return None
     return SignedIn(
         session_id=web_session.id,
@@ -120,14 +125,42 @@ def resolve(session: Session, *, secret: str | None) -> SignedIn | None:
         email=user.email,
         is_superuser=user.is_superuser,
         method=web_session.method,
-        needs_touch=now - web_session.last_seen_at >= SEEN_RESOLUTION,
+        expires_at=web_session.expires_at,
+        last_seen_at=web_session.last_seen_at,
     )
 
 
-def touch(session: Session, *, session_id: int) -> None:
+def _cache_key(secret: str) -> tuple[str, str]:
+    return ("web_session", _sha256(secret))
+
+
+def signed_in(db: Database, *, secret: str) -> SignedIn | None:
+    """Who the cookie secret signs in: remembered by this process while no
+    credential has changed (`kernel.credentials`), else looked up, with the
+    session's last page view written when due."""
+    key = _cache_key(secret)
+    now = utcnow()
+    known: SignedIn | None = db.credentials.get(key)
+    if known is not None and known.expires_at > now and not known.needs_touch(now):
+        return known
+    epoch = db.credentials.epoch()  # before the lookup: see CredentialCache
+    with db.read() as session:
+        found = resolve(session, secret=secret)
+    if found is None:
+        db.credentials.forget(key)
+        return None
+    if found.needs_touch(now):
+        with db.write() as session:
+            touch(session, session_id=found.session_id, now=now)
+        found = dataclasses.replace(found, last_seen_at=now)
+    db.credentials.put(key, epoch, found)
+    return found
+
+
+def touch(session: Session, *, session_id: int, now: dt.datetime | None = None) -> None:
     web_session = session.get(WebSession, session_id)
     if web_session is not None:
-        web_session.last_seen_at = utcnow()
+        web_session.last_seen_at = now or utcnow()
 
 
 def close(session: Session, *, secret: str, client: Client) -> None:

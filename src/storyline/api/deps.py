@@ -16,13 +16,13 @@ from fastapi.routing import APIRoute
 from pydantic import PlainSerializer
 from starlette.concurrency import run_in_threadpool
 
-from storyline.accounts import audit, auth
+from storyline.accounts import auth
 from storyline.accounts.audit import Client
 from storyline.config import Settings
 from storyline.errors import InvalidInput, NotAuthenticated
 from storyline.http.input import check_input
-from storyline.http.runtime import Runtime, runtime
-from storyline.kernel.access import Actor
+from storyline.http.runtime import runtime
+from storyline.kernel.access import ANONYMOUS, Actor
 from storyline.kernel.db import Database
 from storyline.kernel.paging import Page, PageRequest
 
@@ -53,36 +53,24 @@ def _bearer(request: Request) -> str | None:
 
 
 async def get_context(request: Request) -> Context:
-    # async, so that an anonymous request does not pay a thread hop for it;
-    # only the token lookup, which queries the database, runs in a thread.
+    # async, so that a request whose token this process already resolved
+    # (`auth.remembered`), or that has none, pays no thread hop for it; only
+    # the lookup, which queries the database, runs in a thread.
     container = runtime(request)
     secret = _bearer(request)
-    actor = Actor()
+    actor = ANONYMOUS
     if secret is not None:
-        actor = await run_in_threadpool(_authenticate, container, request, secret)
-    return Context(db=container.db, settings=container.settings, actor=actor)
-
-
-def _authenticate(container: Runtime, request: Request, secret: str) -> Actor:
-    with container.db.read() as session:
-        actor, token = auth.authenticate(session, secret=secret)
-    if token is not None and auth.needs_touch(token):
-        with container.db.write() as session:
-            auth.touch(session, token_id=token.id)
-            # Audited as often as last_used_at is written: enough to see which
-            # tokens are in use, from where, without a row per request.
-            audit.record(
-                session,
-                event_type=audit.TOKEN_USED,
-                user_id=actor.user_id,
-                client=Client(
-                    ip=request.client.host if request.client is not None else None,
-                    user_agent=request.headers.get("user-agent"),
-                ),
-                token_id=token.id,
-                scope=token.scope,
+        bearer = auth.remembered(container.db, secret=secret)
+        if bearer is None:
+            client = Client(
+                ip=request.client.host if request.client is not None else None,
+                user_agent=request.headers.get("user-agent"),
             )
-    return actor
+            bearer = await run_in_threadpool(
+                functools.partial(auth.resolve, container.db, secret=secret, client=client)
+            )
+        actor = bearer.actor
+    return Context(db=container.db, settings=container.settings, actor=actor)
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

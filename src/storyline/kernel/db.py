@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storyline.config import Settings
 from storyline.errors import Conflict, ServiceUnavailable
 from storyline.kernel.checks import WRITE_CHECKS, WriteChecks
+from storyline.kernel.credentials import CredentialCache, epoch_for, watch
 
 T = TypeVar("T")
 
@@ -248,6 +249,8 @@ class Database:
     the notifications' fan-out here, so that the kernel needs no import of it.
     `write_checks` are the subsystems' rules on other subsystems' writes
     (`storyline.kernel.checks`), run by the services before they apply one.
+    `credentials` remembers what secrets resolved to until a write unit of
+    work changes a credential (`storyline.kernel.credentials`).
     """
 
     def __init__(
@@ -276,6 +279,8 @@ class Database:
             autoflush=True,
             info={EVENT_LISTENERS: tuple(event_listeners), WRITE_CHECKS: write_checks},
         )
+        self.credentials = CredentialCache(epoch_for(engine))
+        watch(self._write, self.credentials, notify=engine.dialect.name == "postgresql")
 
     @property
     def dialect(self) -> str:
@@ -314,6 +319,7 @@ class Database:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def dispose(self) -> None:
+        self.credentials.close()
         self.engine.dispose()
 
 

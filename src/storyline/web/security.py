@@ -136,11 +136,7 @@ def page_context(request: Request) -> PageContext:
     signed_in = None
     session_secret = request.cookies.get(SESSION_COOKIE)
     if session_secret:
-        with container.db.read() as session:
-            signed_in = web_sessions.resolve(session, secret=session_secret)
-        if signed_in is not None and signed_in.needs_touch:
-            with container.db.write() as session:
-                web_sessions.touch(session, session_id=signed_in.session_id)
+        signed_in = web_sessions.signed_in(container.db, secret=session_secret)
     ctx = PageContext(
         request=request,
         container=container,
