@@ -113,7 +113,7 @@ def _prepare_sqlite(
 
 
 def _sqlite_files(path: Path) -> list[Path]:
-    suffixes = ("-wal", "-shm", "-writers", "-writers-waiting")
+    suffixes = ("-wal", "-shm", "-writers", "-writers-waiting", "-credentials")
     return [path, *(path.with_name(path.name + suffix) for suffix in suffixes)]
 
 
