@@ -11,6 +11,7 @@ from sqlalchemy import event, select
 
 from storyline.kernel.models import Subscription
 from tests.factories import Factory
+from tests.queries import count_queries
 
 if TYPE_CHECKING:
     from tests.factories import TestUser
@@ -346,6 +347,44 @@ def test_listing_costs_a_constant_number_of_queries(
             assert len(data) == 4, data
     finally:
         event.remove(engine, "before_cursor_execute", _count)
+
+
+def test_one_story_is_one_statement_with_its_tags(client: TestClient, factory: Factory) -> None:
+    """The gate's read of the story brings its tags and ACL references along;
+    only an ACL's users (or teams) cost one statement more."""
+    admin, user, _project = _setup(factory)
+    friend = factory.user()
+    plain = factory.story(user, tags=["b", "a", "c"])
+    shared = factory.story(user, tags=["embargoed-cve"], private=True, users=[friend.id])
+    bare = factory.story(user)
+    engine = factory.container.db.engine
+    for story, who, expected in (
+        (plain, None, 1),
+        (bare, user, 1),
+        (shared, friend, 2),
+        (shared, admin, 2),
+    ):
+        headers = who.headers if who else {}
+        client.get("/v1/stories/0", headers=headers)  # the token, resolved once
+        with count_queries(engine) as statements:
+            response = client.get(f"/v1/stories/{story['id']}", headers=headers)
+        assert response.status_code == 200
+        data = [s for s in statements if s.strip().upper() not in {"SELECT 1", "BEGIN"}]
+        assert len(data) == expected, data
+        read = response.json()
+        listed = client.get("/v1/stories", params={"limit": 100}, headers=headers).json()
+        assert read == next(item for item in listed if item["id"] == story["id"])
+    assert client.get(f"/v1/stories/{plain['id']}").json()["tags"] == ["a", "b", "c"]
+    assert [
+        u["id"]
+        for u in client.get(f"/v1/stories/{shared['id']}", headers=friend.headers).json()["users"]
+    ] == sorted({user.id, friend.id})
+    # Hidden from anyone not on its ACL, as if it did not exist.
+    stranger = factory.user()
+    for headers in ({}, stranger.headers):
+        hidden = client.get(f"/v1/stories/{shared['id']}", headers=headers)
+        assert hidden.status_code == 404
+        assert "embargoed" not in hidden.text
 
 
 def test_the_creation_answer_is_what_a_read_gives(client: TestClient, factory: Factory) -> None:

@@ -27,7 +27,7 @@ flag and every grant) and below their services; see docs/architecture.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final, Literal
@@ -36,6 +36,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Integer,
+    Row,
     Select,
     and_,
     bindparam,
@@ -203,12 +204,33 @@ def get_story(session: Session, *, actor: Actor, story_id: int, for_update: bool
     writes to one story serialize on it; SQLite's write transaction already
     holds the database lock.
     """
-    stmt = _story_by_id(_viewer(actor), for_update=for_update)
-    params = {"story_id": story_id, "viewer_id": actor.user_id}
-    story = session.scalars(stmt, params).one_or_none()
-    if story is None:
-        raise NotFound.of("story", story_id)
+    story: Story = read_story(session, actor=actor, story_id=story_id, for_update=for_update)[0][0]
     return story
+
+
+# What a caller may add to the one-story read: columns and outer joins of
+# what belongs to the story (its tags, say), so that one statement brings the
+# story and them. A module-level function, so that the statement it makes is
+# built once (below); the gate's WHERE stays.
+StoryExtension = Callable[[Select[tuple[Story]]], Select[Any]]
+
+
+def read_story(
+    session: Session,
+    *,
+    actor: Actor,
+    story_id: int,
+    for_update: bool = False,
+    extend: StoryExtension | None = None,
+) -> Sequence[Row[Any]]:
+    """The rows of the one-story read, the story first in each, extended by
+    `extend`; NotFound if `actor` may not see the story."""
+    stmt = _story_by_id(_viewer(actor), for_update=for_update, extend=extend)
+    params = {"story_id": story_id, "viewer_id": actor.user_id}
+    rows = session.execute(stmt, params).all()
+    if not rows:
+        raise NotFound.of("story", story_id)
+    return rows
 
 
 # The one-story read is the most frequent statement there is. Building it
@@ -225,14 +247,20 @@ def _viewer(actor: Actor) -> _Viewer:
 
 
 @cache
-def _story_by_id(viewer: _Viewer, *, for_update: bool) -> Select[Story]:
+def _story_by_id(
+    viewer: _Viewer, *, for_update: bool, extend: StoryExtension | None
+) -> Select[Any]:
     visible: ColumnElement[bool] = {
         "everything": true(),
         "public": Story.private.is_(False),
         "user": _visible_to(bindparam("viewer_id", type_=Integer)),
     }[viewer]
-    stmt = select(Story).where(Story.id == bindparam("story_id", type_=Integer), visible)
-    return stmt.with_for_update() if for_update else stmt
+    stmt: Select[Any] = select(Story).where(
+        Story.id == bindparam("story_id", type_=Integer), visible
+    )
+    if extend is not None:
+        stmt = extend(stmt)
+    return stmt.with_for_update(of=Story) if for_update else stmt
 
 
 def story_is_visible(session: Session, *, actor: Actor, story_id: int) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     CompoundSelect,
+    Integer,
     ScalarSelect,
     Select,
     and_,
@@ -38,6 +39,7 @@ from storyline.kernel import subscriptions, timeline
 from storyline.kernel.access import (
     Actor,
     get_story,
+    read_story,
     require_superuser,
     require_user,
     story_probe,
@@ -416,11 +418,21 @@ def load_story_views(session: Session, stories: Sequence[Story]) -> list[StoryVi
     more each for the users and teams of the stories that have an ACL."""
     if not stories:
         return []
+    rows = session.execute(_REFERENCES_OF, {"story_ids": [story.id for story in stories]})
+    return _views(session, stories, rows)
+
+
+def _views(
+    session: Session,
+    stories: Sequence[Story],
+    references: Iterable[tuple[int, str | None, str | None, int | None]],
+) -> list[StoryView]:
+    """The stories' views from their references: (story id, kind, tag name,
+    user or team id) rows, as `_REFERENCES_OF` gives them."""
     tags: dict[int, list[str]] = defaultdict(list)
     user_refs: dict[int, list[int]] = defaultdict(list)
     team_refs: dict[int, list[int]] = defaultdict(list)
-    rows = session.execute(_REFERENCES_OF, {"story_ids": [story.id for story in stories]})
-    for story_id, kind, name, ref in rows:
+    for story_id, kind, name, ref in references:
         if name is not None:
             tags[story_id].append(name)
         elif ref is not None:
@@ -436,6 +448,36 @@ def load_story_views(session: Session, stories: Sequence[Story]) -> list[StoryVi
         )
         for s in stories
     ]
+
+
+# One story's references, joined to the gate's read of it: the story and its
+# tags in one statement, a round trip less than reading them after it (on
+# PostgreSQL about a fifth of the request). A story with none still has its
+# row, with NULLs beside it.
+_STORY_ID: BindParameter[int] = bindparam("story_id", type_=Integer)
+_REFERENCES_OF_ONE = union_all(
+    select(
+        StoryTag.story_id.label("story_id"),
+        literal("tag").label("kind"),
+        Tag.name.label("name"),
+        null().label("ref"),
+    )
+    .join(Tag, Tag.id == StoryTag.tag_id)
+    .where(StoryTag.story_id == _STORY_ID),
+    select(StoryAclUser.story_id, literal("user"), null(), StoryAclUser.user_id).where(
+        StoryAclUser.story_id == _STORY_ID
+    ),
+    select(StoryAclTeam.story_id, literal("team"), null(), StoryAclTeam.team_id).where(
+        StoryAclTeam.story_id == _STORY_ID
+    ),
+).subquery("story_references")
+
+
+def _with_references(stmt: Select[tuple[Story]]) -> Select[Any]:
+    refs = _REFERENCES_OF_ONE.c
+    return stmt.add_columns(refs.kind, refs.name, refs.ref).outerjoin(
+        _REFERENCES_OF_ONE, refs.story_id == Story.id
+    )
 
 
 _Member = TypeVar("_Member", User, Team)
@@ -471,8 +513,12 @@ def list_stories(
 
 
 def get_story_view(session: Session, *, actor: Actor, story_id: int) -> StoryView:
-    story = get_story(session, actor=actor, story_id=story_id)
-    return load_story_views(session, [story])[0]
+    rows: Sequence[Any] = read_story(
+        session, actor=actor, story_id=story_id, extend=_with_references
+    )
+    story: Story = rows[0][0]
+    references = [(story.id, kind, name, ref) for _story, kind, name, ref in rows]
+    return _views(session, [story], references)[0]
 
 
 # Writing
