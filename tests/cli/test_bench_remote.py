@@ -131,6 +131,16 @@ def test_seed_measure_and_reuse(tmp_path: Path) -> None:
         )
     )
     assert "| `GET /v1/stories/{id}/tasks` |" in report
+    spread = report.split("**p99 over the median at 2 clients**")[1].split("\n\n")[1]
+    assert spread.splitlines()[0] == "| request | StoryBoard 1.1.0 | Storyline SQLite |"
+    tasks = next(line for line in spread.splitlines() if "/tasks` |" in line)
+    case = second.case("tasks")
+    assert case is not None
+    p99, median = case.concurrent.p99_ms, case.concurrent.median_ms
+    assert p99 is not None
+    assert median is not None
+    ratio = p99 / median
+    assert tasks.endswith(f" | {ratio:,.1f}x |")
     assert "| seeding (mixed writes, 4 threads) |" in report
     # The second run reused the data, so it has no seeding rate of its own.
     assert "| reused | - |" in report

@@ -194,15 +194,18 @@ def markdown(comparison: Comparison) -> str:
         f"{options.clients} clients for the concurrent figures; Storyline{commit} with {workers}."
     )
     lines.append("")
-    header = ["request"]
-    if storyboard is not None:
-        header.append(STORYBOARD)
-    for run in storylines:
-        header.append(run.name)
-        if storyboard is not None:
-            header.append("x")
 
-    def table(title: str, pick: Any, formatted: Any, faster_when_lower: bool) -> None:
+    def table(
+        title: str, pick: Any, formatted: Any, faster_when_lower: bool, *, against: bool = True
+    ) -> None:
+        """One row per request, a column per server; with `against`, each
+        Storyline column followed by how many times faster it is."""
+        times = against and storyboard is not None
+        header = ["request"]
+        if storyboard is not None:
+            header.append(STORYBOARD)
+        for run in storylines:
+            header.extend([run.name, "x"] if times else [run.name])
         lines.append(f"**{title}**")
         lines.append("")
         lines.append("| " + " | ".join(header) + " |")
@@ -221,7 +224,7 @@ def markdown(comparison: Comparison) -> str:
                 found = run.result.case(case.name)
                 value = pick(found) if found else None
                 row.append(formatted(value))
-                if storyboard is not None:
+                if times:
                     row.append(_times(base, value) if faster_when_lower else _times(value, base))
             lines.append("| " + " | ".join(row) + " |")
 
@@ -246,6 +249,15 @@ def markdown(comparison: Comparison) -> str:
     lines.append("| " + " | ".join(seeding) + " |")
     lines.append("")
     table(f"p99 at {options.clients} clients, ms", lambda c: c.concurrent.p99_ms, _ms, True)
+    lines.append("")
+    # How evenly a server serves its clients: the slowest 1% against the median.
+    table(
+        f"p99 over the median at {options.clients} clients",
+        lambda c: _times(c.concurrent.p99_ms, c.concurrent.median_ms),
+        str,
+        True,
+        against=False,
+    )
     lines.append("")
     lines.append(
         "x: how many times faster Storyline is (StoryBoard's ms over Storyline's; "
