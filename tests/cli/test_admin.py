@@ -103,12 +103,13 @@ def test_revoke_token(env: dict[str, str], tmp_path: Path) -> None:
     output = _run(env, "admin", "create-user", "--name", "A", "--email", "a@example.org", "--token")
     secret = output.strip().splitlines()[-1]
     headers = {"Authorization": f"Bearer {secret}"}
+    # The server keeps running while the command revokes the token: it had
+    # resolved the token, and forgets it (kernel/credentials.py).
     with _api(env, tmp_path) as client:
         me = client.get("/v1/users/self", headers=headers).json()
         token_id = client.get(f"/v1/users/{me['id']}/tokens", headers=headers).json()[0]["id"]
-    revoked = _run(env, "admin", "revoke-token", "--id", str(token_id))
-    assert f"Revoked token {token_id}" in revoked
-    with _api(env, tmp_path) as client:
+        revoked = _run(env, "admin", "revoke-token", "--id", str(token_id))
+        assert f"Revoked token {token_id}" in revoked
         refused = client.get("/v1/users/self", headers=headers)
         assert refused.status_code == 401
         assert "revoked" in refused.json()["message"]
