@@ -277,3 +277,25 @@ def test_processes_take_the_sqlite_writers_turn_in_turn(tmp_path: Path) -> None:
     # times running.
     during = turns[turns.index("B") : turns.rindex("B") + 1]
     assert max(len(list(run)) for _, run in itertools.groupby(during)) <= 4, turns
+
+
+def test_postgresql_prepares_only_marked_statements(container: Container) -> None:
+    """A prepared statement may get one plan for every value of its
+    parameters, which for a search or a big project's list can be a plan
+    hundreds of times slower; only statements marked `PREPARED` (an index
+    probe whatever the values) are prepared."""
+    if container.db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    engine = db_module.make_engine(container.settings)
+    prepared = text("SELECT statement FROM pg_prepared_statements")
+    try:
+        with engine.connect() as connection:
+            for n in range(12):
+                connection.execute(text("SELECT 1 + :n"), {"n": n})
+            assert connection.execute(prepared).scalars().all() == []
+            marked = text("SELECT 2 + :n").execution_options(**{db_module.PREPARED: True})
+            for n in range(2):
+                assert connection.execute(marked, {"n": n}).scalar_one() == 2 + n
+            assert connection.execute(prepared).scalars().all() == ["SELECT 2 + $1"]
+    finally:
+        engine.dispose()

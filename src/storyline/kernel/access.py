@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from storyline.accounts.models import TeamMembership, User
 from storyline.errors import NotAuthenticated, NotFound, PermissionDenied
+from storyline.kernel.db import PREPARED
 from storyline.kernel.grants import holders_among, holds
 from storyline.kernel.models import Event
 from storyline.kernel.schema import RoleSpec
@@ -260,6 +261,8 @@ def _story_by_id(
     )
     if extend is not None:
         stmt = extend(stmt)
+    # An index probe whatever the story and viewer: PostgreSQL may keep its plan.
+    stmt = stmt.execution_options(**{PREPARED: True})
     return stmt.with_for_update(of=Story) if for_update else stmt
 
 

@@ -29,6 +29,7 @@ from storyline.errors import Conflict, InvalidInput, NotFound
 from storyline.kernel import timeline
 from storyline.kernel.access import Actor, get_story, require_user, story_visibility
 from storyline.kernel.checks import TaskWrite, check_task
+from storyline.kernel.db import PREPARED
 from storyline.kernel.paging import Page, PageRequest, paginate
 from storyline.kernel.schema import utcnow
 from storyline.kernel.text import contains
@@ -171,9 +172,11 @@ def list_story_tasks(
     total = None
     if page.count and filters == TaskFilter(story_id=story_id):
         total = sum(story.task_counts.values())
+    # One story's tasks: an index probe whatever the story, so PostgreSQL
+    # may keep the statement's plan.
     return paginate(
         session,
-        _matching(select(Task), filters),
+        _matching(select(Task), filters).execution_options(**{PREPARED: True}),
         model=Task,
         page=page,
         sortable=TASK_SORT,
