@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -160,6 +161,35 @@ def nonblocking(build: Callable[P, T]) -> Callable[P, Awaitable[T]]:
         return build(*args, **kwargs)
 
     return dependency
+
+
+def bounded_read(handler: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """A route `handler` that reads one object, or a page of one object's
+    parts, and takes its `ctx: ContextDep` by that name: run on the event
+    loop where the database answers in process, in the thread pool where it
+    waits on the network.
+
+    A plain `def` route runs in FastAPI's thread pool: a hand-off to a
+    worker thread and back to the loop, about 0.2 ms on this kind of machine
+    (docs/benchmarks.md), a third of a single-story read on SQLite. SQLite
+    reads wait on no socket and hold the GIL throughout, so a thread buys
+    them nothing; reads whose cost is bounded by one object (an index probe,
+    one page) hold the loop no longer than the thread would have held the
+    GIL. Lists and searches, whose cost grows with the data, stay in
+    threads, where the switch interval lets short requests in between.
+    PostgreSQL reads wait on the server, and stay in threads."""
+    if "ctx" not in inspect.signature(handler).parameters:
+        raise TypeError(f"{handler.__name__} needs a `ctx: ContextDep` parameter")
+
+    @functools.wraps(handler)
+    async def route(*args: P.args, **kwargs: P.kwargs) -> T:
+        context = kwargs["ctx"]
+        assert isinstance(context, Context)
+        if context.db.reads_in_process:
+            return handler(*args, **kwargs)
+        return await run_in_threadpool(handler, *args, **kwargs)
+
+    return route
 
 
 async def page_params(

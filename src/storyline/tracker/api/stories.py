@@ -17,6 +17,7 @@ from storyline.api.deps import (
     ContextDep,
     PageDep,
     Timestamp,
+    bounded_read,
     nonblocking,
     set_page_headers,
 )
@@ -224,6 +225,7 @@ def check_story(session: Session, ctx: Context, if_match: IfMatch, story_id: int
 
 
 @router.get("/{story_id}", response_model=StoryOut)
+@bounded_read
 def get_story(ctx: ContextDep, story_id: Id) -> Any:
     with ctx.db.read() as session:
         return json_response(current_story(session, ctx, story_id))

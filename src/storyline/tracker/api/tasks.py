@@ -14,6 +14,7 @@ from storyline.api.deps import (
     ContextDep,
     PageDep,
     Timestamp,
+    bounded_read,
     nonblocking,
     set_page_headers,
 )
@@ -170,6 +171,7 @@ def delete_task(ctx: ContextDep, task_id: Id, if_match: IfMatchDep) -> Response:
 
 
 @router.get("/stories/{story_id}/tasks", response_model=list[TaskOut])
+@bounded_read
 def list_story_tasks(
     ctx: ContextDep,
     story_id: Id,
