@@ -12,13 +12,14 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from storyline.accounts.models import UserPreference
 from storyline.accounts.users import get_user
 from storyline.errors import InvalidInput, PermissionDenied
 from storyline.kernel.access import Actor, require_user
+from storyline.kernel.db import PREPARED
 
 PrefValue = str | bool | int | float
 
@@ -57,14 +58,22 @@ def values_of(
     result: dict[int, dict[str, PrefValue]] = {}
     if not wanted_users or not wanted_keys:
         return result
-    rows = session.scalars(
-        select(UserPreference).where(
-            UserPreference.user_id.in_(wanted_users), UserPreference.key.in_(wanted_keys)
-        )
-    )
-    for row in rows:
-        result.setdefault(row.user_id, {})[row.key] = _decode(row.value, row.type)
+    rows = session.execute(_VALUES_OF, {"user_ids": wanted_users, "keys": wanted_keys})
+    for user_id, key, value, kind in rows:
+        result.setdefault(user_id, {})[key] = _decode(value, kind)
     return result
+
+
+# Every write that notifies someone runs this: built once, and prepared on
+# PostgreSQL (index probes whatever the values).
+_VALUES_OF = (
+    select(UserPreference.user_id, UserPreference.key, UserPreference.value, UserPreference.type)
+    .where(
+        UserPreference.user_id.in_(bindparam("user_ids", expanding=True)),
+        UserPreference.key.in_(bindparam("keys", expanding=True)),
+    )
+    .execution_options(**{PREPARED: True})
+)
 
 
 def set_preferences(

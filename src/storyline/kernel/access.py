@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -526,8 +526,11 @@ def _private_flag(session: Session, kind: str, object_id: int) -> bool | None:
     model = models.get(kind)
     if model is None:
         raise ValueError(f"the gate knows no kind {kind!r}")
-    private = session.scalar(select(model.private).where(model.id == object_id))
-    return None if private is None else bool(private)
+    # Through the identity map: a write's fan-out asks about the story it
+    # has just changed, which this unit of work holds, so that costs no
+    # statement (and sees the change before it is flushed).
+    found = cast("Story | Worklist | Board | DueDate | None", session.get(model, object_id))
+    return None if found is None else bool(found.private)
 
 
 def _superusers(session: Session, users: set[int]) -> set[int]:
@@ -539,12 +542,12 @@ def _superusers(session: Session, users: set[int]) -> set[int]:
 def _event_readers(session: Session, event_id: int, users: set[int]) -> set[int]:
     """Readers of an event: readers of its story, and of its worklist and
     board while they exist (the rule of `event_visibility`)."""
-    row = session.execute(
-        select(Event.story_id, Event.worklist_id, Event.board_id).where(Event.id == event_id)
-    ).one_or_none()
-    if row is None:
+    # The event is usually the one the fan-out has just recorded, held by
+    # this unit of work: no statement.
+    event = session.get(Event, event_id)
+    if event is None:
         return set()
-    story_id, worklist_id, board_id = row
+    story_id, worklist_id, board_id = event.story_id, event.worklist_id, event.board_id
     allowed = set(users)
     if story_id is not None:
         allowed = readers(session, kind="story", object_id=story_id, users=allowed)

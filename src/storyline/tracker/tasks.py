@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storyline.accounts.models import User
@@ -195,12 +195,25 @@ def get_task(session: Session, *, actor: Actor, task_id: int, story_id: int | No
 # The derived story status
 
 
+# Statements every task write runs: built once, and prepared on PostgreSQL
+# (index probes, whatever the values).
+_STATUS_COUNTS = (
+    select(Task.status, func.count())
+    .where(Task.story_id == bindparam("story_id"))
+    .group_by(Task.status)
+    .execution_options(**{PREPARED: True})
+)
+_MASTER_BRANCH = (
+    select(Branch.id)
+    .where(Branch.project_id == bindparam("project_id"), Branch.name == "master")
+    .execution_options(**{PREPARED: True})
+)
+
+
 def recount_story(session: Session, story: Story) -> None:
     """Rewrite the story's task counts and status. The caller holds the lock
     on the story row."""
-    rows = session.execute(
-        select(Task.status, func.count()).where(Task.story_id == story.id).group_by(Task.status)
-    ).all()
+    rows = session.execute(_STATUS_COUNTS, {"story_id": story.id}).all()
     counts: dict[str, int] = dict(rows)
     story.todo_count = counts.get("todo", 0)
     story.inprogress_count = counts.get("inprogress", 0)
@@ -250,9 +263,7 @@ def _resolve_placement(
     if session.get(Project, project_id) is None:
         raise InvalidInput.field("project_id", f"no project with id {project_id}")
     if branch_id is None:
-        master = session.scalar(
-            select(Branch.id).where(Branch.project_id == project_id, Branch.name == "master")
-        )
+        master = session.scalar(_MASTER_BRANCH, {"project_id": project_id})
         if master is None:
             raise InvalidInput.field("branch_id", "the project has no master branch; name one")
         branch_id = master
