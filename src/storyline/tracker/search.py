@@ -64,7 +64,9 @@ def search_stories(
         matches = select(Story.id).where(
             *story_service.story_conditions(filters), match, story_visibility(actor)
         )
-        total = story_service.estimate_total(session, actor=actor, matches=matches, visible=True)
+        total, _top = story_service.estimate_total(
+            session, actor=actor, matches=matches, visible=True
+        )
     result = paginate(
         session, stmt, model=Story, page=page, sortable=story_service.STORY_SORT, total=total
     )

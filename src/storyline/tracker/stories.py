@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import (
+    ARRAY,
     BindParameter,
     ColumnElement,
     CompoundSelect,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -46,6 +48,7 @@ from storyline.kernel.access import (
     story_visibility,
     visible_stories,
 )
+from storyline.kernel.db import PREPARED
 from storyline.kernel.models import Subscription
 from storyline.kernel.paging import COUNT_ALL_UP_TO, COUNT_CAP, Page, PageRequest, Total, paginate
 from storyline.kernel.schema import utcnow
@@ -237,9 +240,10 @@ def _through_tasks_only(filters: StoryFilter) -> Select[Any] | None:
     return None
 
 
-def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> Total:
+def count_stories(session: Session, *, actor: Actor, filters: StoryFilter) -> tuple[Total, int]:
     """How many stories `actor` may see that match `filters`: exact up to
-    `COUNT_CAP` matches, estimated beyond (see `estimate_total`)."""
+    `COUNT_CAP` matches, estimated beyond; and the highest story id (see
+    `estimate_total`)."""
     tasks_only = _through_tasks_only(filters)
     if tasks_only is not None:
         # Walked in story order on the (project_id, story_id) or
@@ -274,7 +278,7 @@ def estimate_total(
     matches: Select[Any],
     descending: bool = False,
     visible: bool = False,
-) -> Total:
+) -> tuple[Total, int]:
     """The number of stories `actor` may see among `matches` (a select of one
     column of story ids, which `visible` says are already only those the
     actor may see): exact while the stories table is small (`while_small`) or
@@ -288,7 +292,9 @@ def estimate_total(
     read: `read * max(id) / (ids spanned by those read)`. The estimate is
     made of visible stories only, so it tells nothing about private ones. At
     tier L it was within 3% for the busiest project and 0.1% for a common
-    word.
+    word. The highest story id, which the same statement reads, comes with
+    it: callers that weigh a count against the table's size need no query of
+    their own for it (on PostgreSQL a round trip and 0.3 to 0.5 ms).
     """
     column = matches.selected_columns[0]
     gate = None
@@ -299,8 +305,9 @@ def estimate_total(
     top, total = session.execute(
         select(highest_story_id(), while_small(_count_all(matches, actor if gated else None)))
     ).one()
+    top = top or 0
     if total is not None:
-        return Total(total)
+        return Total(total), top
     if gate is not None:
         matches = matches.where(gate)
     order = column.desc() if descending else column.asc()
@@ -309,7 +316,7 @@ def estimate_total(
     read, low, high = session.execute(
         select(func.count(), func.min(story_id), func.max(story_id)).select_from(first)
     ).one()
-    return total_from_first(read=read, low=low, high=high, top=top or 0, descending=descending)
+    return total_from_first(read=read, low=low, high=high, top=top, descending=descending), top
 
 
 def _count_all(matches: Select[Any], actor: Actor | None) -> ColumnElement[int]:
@@ -396,6 +403,11 @@ class StoryView:
 # sorted in Python because an ORDER BY on the joined table makes SQLite walk
 # that whole table instead of the page's few links.
 _PAGE_IDS: BindParameter[int] = bindparam("story_ids", expanding=True)
+# PostgreSQL takes the page's ids as one array: planning the IN list of a
+# 100-story page (a parameter each, in three branches) took 1 ms against
+# 0.3 to run it, and one statement text whatever the page size can be
+# prepared (index probes, whatever the ids).
+_PAGE_ID_ARRAY: BindParameter[Any] = bindparam("story_ids", type_=ARRAY(Integer))
 
 
 def _references(
@@ -424,7 +436,12 @@ def _references(
     )
 
 
-_REFERENCES_OF = _references(lambda story_id: story_id.in_(_PAGE_IDS))
+_REFERENCES_OF = {
+    "sqlite": _references(lambda story_id: story_id.in_(_PAGE_IDS)),
+    "postgresql": _references(lambda story_id: story_id == any_(_PAGE_ID_ARRAY)).execution_options(
+        **{PREPARED: True}
+    ),
+}
 
 
 def load_story_views(session: Session, stories: Sequence[Story]) -> list[StoryView]:
@@ -432,7 +449,10 @@ def load_story_views(session: Session, stories: Sequence[Story]) -> list[StoryVi
     more each for the users and teams of the stories that have an ACL."""
     if not stories:
         return []
-    rows = session.execute(_REFERENCES_OF, {"story_ids": [story.id for story in stories]})
+    rows = session.execute(
+        _REFERENCES_OF[session.get_bind().dialect.name],
+        {"story_ids": [story.id for story in stories]},
+    )
     return _views(session, stories, rows)
 
 
@@ -500,14 +520,15 @@ def _by_id(row: User | Team) -> int:
 def list_stories(
     session: Session, *, actor: Actor, filters: StoryFilter, page: PageRequest
 ) -> Page[StoryView]:
-    total = count_stories(session, actor=actor, filters=filters) if page.count else None
+    total: Total | None = None
     correlated = False
-    if total is not None and _through_tasks_only(filters) is not None:
-        # Probing each story in page order finds a page after about
-        # limit * stories / matches probes; collecting the matching ids first
-        # costs about `matches`. Probe when that is cheaper.
-        stories = session.scalar(select(func.max(Story.id))) or 0
-        correlated = total.value * total.value > page.limit * stories
+    if page.count:
+        total, stories = count_stories(session, actor=actor, filters=filters)
+        if _through_tasks_only(filters) is not None:
+            # Probing each story in page order finds a page after about
+            # limit * stories / matches probes; collecting the matching ids
+            # first costs about `matches`. Probe when that is cheaper.
+            correlated = total.value * total.value > page.limit * stories
     stmt = visible_stories(actor).where(*story_conditions(filters, correlated=correlated))
     result = paginate(session, stmt, model=Story, page=page, sortable=STORY_SORT, total=total)
     return replace(result, items=load_story_views(session, result.items))
