@@ -299,3 +299,26 @@ def test_postgresql_prepares_only_marked_statements(container: Container) -> Non
             assert connection.execute(prepared).scalars().all() == ["SELECT 2 + $1"]
     finally:
         engine.dispose()
+
+
+def test_a_checkpoint_of_a_file_moved_away_meanwhile_is_no_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The thread checkpoints a moment after a commit; by then the file may
+    # have been renamed (a copy put in place) while the thread opened it.
+    path = tmp_path / "moved.db"
+    path.write_bytes(b"")
+    opened = db_module.sqlite3.connect
+
+    def moved_while_opening(*args: Any, **kwargs: Any) -> Any:
+        path.rename(tmp_path / "elsewhere.db")
+        raise db_module.sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(db_module.sqlite3, "connect", moved_while_opening)
+    db_module.checkpoint(str(path))
+    assert caplog.records == []
+    # A file that is still there and fails is worth a warning.
+    path.write_bytes(b"not a database")
+    monkeypatch.setattr(db_module.sqlite3, "connect", opened)
+    db_module.checkpoint(str(path))
+    assert [record.levelname for record in caplog.records] == ["WARNING"]

@@ -233,6 +233,10 @@ def checkpoint(path: str) -> None:
         finally:
             connection.close()
     except sqlite3.Error as error:
+        if not os.path.exists(path):
+            # Renamed or removed while this looked (a restore, the benchmark
+            # putting a built copy in place): nothing left to copy.
+            return
         # The next commit asks again; until then the fallback bounds the log.
         _log.warning("SQLite checkpoint of %s failed: %s", path, error)
 
