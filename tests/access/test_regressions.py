@@ -242,3 +242,24 @@ def test_a_queued_webhook_is_not_sent_once_its_story_turned_private(
         queued = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "webhook"))
         # Finished without a call, like a message whose hook was removed.
         assert [m.status for m in queued] == [OUTBOX_SENT]
+
+
+def test_readers_answer_from_the_unit_of_work_as_a_query_would(
+    factory: Factory, container: Container
+) -> None:
+    # The gate reads a story's privacy and an event through the unit of
+    # work's own objects (no statement); what it has changed or deleted but
+    # not yet flushed counts, as a query (which flushes first) would see it.
+    from storyline.kernel.access import readers
+    from storyline.tracker.models import Story
+
+    author, reader = factory.user(), factory.user()
+    story_id = factory.story(author)["id"]
+    with container.db.write() as session:
+        story = session.get(Story, story_id)
+        assert story is not None
+        assert readers(session, kind="story", object_id=story_id, users={reader.id}) == {reader.id}
+        story.private = True
+        assert readers(session, kind="story", object_id=story_id, users={reader.id}) == set()
+        session.delete(story)
+        assert readers(session, kind="story", object_id=story_id, users={author.id}) == set()

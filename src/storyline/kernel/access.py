@@ -529,8 +529,16 @@ def _private_flag(session: Session, kind: str, object_id: int) -> bool | None:
     # Through the identity map: a write's fan-out asks about the story it
     # has just changed, which this unit of work holds, so that costs no
     # statement (and sees the change before it is flushed).
-    found = cast("Story | Worklist | Board | DueDate | None", session.get(model, object_id))
+    found = cast("Story | Worklist | Board | DueDate | None", _held(session, model, object_id))
     return None if found is None else bool(found.private)
+
+
+def _held(session: Session, model: type[Any], object_id: int) -> Any:
+    """The row through the session's identity map, as a query would see it:
+    one this unit of work has deleted but not yet flushed is gone (a query
+    would have flushed the deletion first)."""
+    found = session.get(model, object_id)
+    return None if found is None or found in session.deleted else found
 
 
 def _superusers(session: Session, users: set[int]) -> set[int]:
@@ -544,7 +552,7 @@ def _event_readers(session: Session, event_id: int, users: set[int]) -> set[int]
     board while they exist (the rule of `event_visibility`)."""
     # The event is usually the one the fan-out has just recorded, held by
     # this unit of work: no statement.
-    event = session.get(Event, event_id)
+    event = _held(session, Event, event_id)
     if event is None:
         return set()
     story_id, worklist_id, board_id = event.story_id, event.worklist_id, event.board_id
