@@ -318,14 +318,17 @@ class Database:
             info={EVENT_LISTENERS: tuple(event_listeners), WRITE_CHECKS: write_checks},
         )
         self.credentials = CredentialCache(epoch_for(engine))
-        # Whether a read waits on nothing but this process: SQLite's, which
-        # reads its file through the page cache (`bounded_read`).
-        self.reads_in_process = engine.dialect.name == "sqlite"
         watch(self._write, self.credentials, notify=engine.dialect.name == "postgresql")
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def reads_in_process(self) -> bool:
+        """Whether a read waits on nothing but this process: SQLite's, which
+        reads its file through the page cache (`bounded_read`)."""
+        return self.engine.dialect.name == "sqlite"
 
     @contextmanager
     def read(self) -> Iterator[Session]:
